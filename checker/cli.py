@@ -1,0 +1,280 @@
+"""The command line. Each command is a function returning an exit code;
+errors are mapped to exit codes here and nowhere else (0 pass, 1 fail,
+2 usage, configuration or input error)."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from checker import __version__
+from checker.errors import CheckerError, UsageError
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+
+
+def _color(output: str | None) -> bool:
+    return (
+        output in (None, "-")
+        and sys.stdout.isatty()
+        and "NO_COLOR" not in os.environ
+        and os.environ.get("TERM") != "dumb"
+    )
+
+
+def _registry(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from checker.registry import load_registry
+
+    return load_registry(Path(d) for d in args.rules)
+
+
+def _policy_paths(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
+    from checker.policy import default_policy_path
+
+    if args.policy:
+        return [Path(p) for p in args.policy], list(args.policy)
+    return [default_policy_path()], ["(built-in) policies/baseline.yaml"]
+
+
+def _subjects(args: argparse.Namespace, root: Path, source, evaluation):  # type: ignore[no-untyped-def]
+    from checker.report import Subject
+
+    subjects = []
+    for given in args.subject:
+        path = Path(given)
+        try:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError as exc:
+            raise UsageError(f"cannot read subject {given}: {exc.strerror}") from None
+        subjects.append(Subject(Path(given).as_posix(), {"sha256": digest}))
+    if subjects:
+        return subjects
+    if source is not None:
+        name = source.repository or root.name
+        return [Subject(name, {"gitCommit": source.commit})]
+    return [Subject(t.path, {"sha256": t.sha256}) for t in evaluation.templates if t.sha256]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from checker.discovery import discover
+    from checker.engine import evaluate
+    from checker.policy import load_policy
+    from checker.provenance import ci_facts, git_facts
+    from checker.render import OutputFormat
+    from checker.report import build_statement
+    from checker.templates import load_template
+
+    started = _now()
+    formats = [OutputFormat(f) for f in (args.format or ["text"])]
+    outputs = list(args.output or [])
+    if len(outputs) > len(formats):
+        raise UsageError("more --output than --format options: give one --format per --output")
+    if sum(1 for i in range(len(formats)) if i >= len(outputs) or outputs[i] == "-") > 1:
+        raise UsageError("only one format can go to standard output: give the others an --output")
+    root = Path(args.root) if args.root else Path.cwd()
+    if not root.is_dir():
+        raise UsageError(f"--root {args.root} is not a directory")
+    registry = _registry(args)
+    policy_paths, displays = _policy_paths(args)
+    policy = load_policy(policy_paths, registry, displays)
+    found = discover([Path(p) for p in (args.paths or ["."])], root, args.exclude)
+    loaded = (load_template(c) for c in found.candidates)
+    evaluation = evaluate((t for t in loaded if t is not None), registry, policy)
+    source = git_facts(found.root)
+    statement = build_statement(
+        evaluation=evaluation,
+        policy=policy,
+        subjects=_subjects(args, found.root, source, evaluation),
+        source=source,
+        ci=ci_facts(os.environ),
+        skipped=found.skipped,
+        started=started,
+        finished=_now(),
+    )
+    metas = {rule_id: rule.meta for rule_id, rule in registry.items()}
+    for index, fmt in enumerate(formats):
+        output = outputs[index] if index < len(outputs) else None
+        _write(fmt.render(statement, metas, color=_color(output)), output)
+    return 0 if evaluation.verdict == "pass" else 1
+
+
+def cmd_rules_list(args: argparse.Namespace) -> int:
+    from checker.docs import rule_summary
+
+    registry = _registry(args)
+    if args.format == "json":
+        _write(json.dumps([rule_summary(r.meta) for r in registry.values()], indent=2) + "\n", None)
+        return 0
+    for rule in registry.values():
+        meta = rule.meta
+        params = ", ".join(f"{p.name}={json.dumps(p.default)}" for p in meta.params)
+        line = f"{meta.id:<10} {meta.severity:<8} {','.join(meta.tags):<10} {meta.title}"
+        _write(line + (f"  [{params}]" if params else "") + "\n", None)
+    return 0
+
+
+def cmd_rules_show(args: argparse.Namespace) -> int:
+    from checker.docs import render_rule
+    from checker.policy import _suggest
+
+    registry = _registry(args)
+    rule = registry.get(args.id)
+    if rule is None:
+        raise UsageError(f"no rule with id {args.id!r}", hint=_suggest(args.id, list(registry)))
+    _write(render_rule(rule.meta), None)
+    return 0
+
+
+def cmd_rules_docs(args: argparse.Namespace) -> int:
+    from checker.docs import render_catalogue
+
+    _write(render_catalogue(_registry(args)), args.output)
+    return 0
+
+
+def cmd_policy_validate(args: argparse.Namespace) -> int:
+    from checker.policy import load_policy
+
+    policy = load_policy([Path(p) for p in args.files], _registry(args), list(args.files))
+    enabled = sum(1 for s in policy.rules.values() if s.enforce != "off")
+    _write(
+        f"{', '.join(args.files)}: valid ({len(policy.rules)} rules, {enabled} enabled; {policy.digest})\n",
+        None,
+    )
+    return 0
+
+
+def cmd_policy_digest(args: argparse.Namespace) -> int:
+    from checker.policy import policy_file_digest
+
+    _write(policy_file_digest(Path(args.file), args.file) + "\n", None)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="checker",
+        description="Apply an organization's compliance policy to a repository and its "
+        "infrastructure templates, and write a pass/fail report.",
+    )
+    parser.add_argument("--version", action="version", version=f"checker {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def rules_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--rules",
+            action="append",
+            default=[],
+            metavar="DIR",
+            help="load more rules from DIR (repeatable)",
+        )
+
+    check = commands.add_parser(
+        "check",
+        help="check templates against the policy",
+        description="Find templates under PATH (default: .), apply the policy, "
+        "print findings and exit 0 on pass, 1 on fail, 2 on bad input.",
+    )
+    check.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to check")
+    check.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="policy file; repeat to layer a team overlay on the baseline (default: the built-in baseline)",
+    )
+    rules_option(check)
+    check.add_argument(
+        "--format",
+        action="append",
+        choices=["text", "json"],
+        help="output format (repeatable, each paired with an --output)",
+    )
+    check.add_argument("--output", action="append", metavar="FILE", help="write the output to FILE")
+    check.add_argument(
+        "--subject",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="artifact the report is bound to (repeatable; default: the git commit)",
+    )
+    check.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="skip paths matching GLOB, relative to the root (repeatable)",
+    )
+    check.add_argument("--root", metavar="DIR", help="paths in findings are relative to DIR (default: .)")
+    check.set_defaults(func=cmd_check)
+
+    rules = commands.add_parser("rules", help="list and explain rules")
+    rules_commands = rules.add_subparsers(dest="rules_command", metavar="COMMAND", required=True)
+    listing = rules_commands.add_parser("list", help="list rules with their parameters")
+    listing.add_argument("--format", choices=["text", "json"], default="text")
+    rules_option(listing)
+    listing.set_defaults(func=cmd_rules_list)
+    show = rules_commands.add_parser("show", help="explain one rule")
+    show.add_argument("id")
+    rules_option(show)
+    show.set_defaults(func=cmd_rules_show)
+    docs = rules_commands.add_parser("docs", help="write the rule catalogue as Markdown")
+    docs.add_argument("--output", metavar="FILE")
+    rules_option(docs)
+    docs.set_defaults(func=cmd_rules_docs)
+
+    policy = commands.add_parser("policy", help="validate policies and compute their digests")
+    policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
+    validate = policy_commands.add_parser("validate", help="validate policy files (baseline first)")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    rules_option(validate)
+    validate.set_defaults(func=cmd_policy_validate)
+    digest = policy_commands.add_parser("digest", help="print the digest the release side pins")
+    digest.add_argument("file", metavar="FILE")
+    digest.set_defaults(func=cmd_policy_digest)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return func(args)
+    except CheckerError as exc:
+        print(f"checker: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("checker: interrupted", file=sys.stderr)
+        return 2
+    except Exception as exc:  # never a traceback at a user, never a pass
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"checker: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+            file=sys.stderr,
+        )
+        return 2

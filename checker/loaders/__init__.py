@@ -1,0 +1,50 @@
+"""Loading untrusted files into line-aware data, safely and within bounds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from checker.errors import InputError
+from checker.loaders.json_loader import load_json
+from checker.loaders.limits import MAX_FILE_BYTES
+from checker.loaders.nodes import LineDict, LineList, line_of
+from checker.loaders.yaml_loader import load_yaml
+
+__all__ = ["LineDict", "LineList", "line_of", "load_document", "load_text", "read_text"]
+
+
+def read_text(path: Path, display: str) -> tuple[bytes, str]:
+    """Read a file within the size bound; return its bytes and decoded text."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit", path=display)
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", path=display) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", path=display, field="encoding") from None
+    return raw, text
+
+
+def load_text(text: str, display: str) -> Any:
+    """Parse JSON when the text is JSON, else YAML (as CloudFormation does)."""
+    if text.lstrip()[:1] == "{":
+        try:
+            return load_json(text, display)
+        except InputError as json_error:
+            # A YAML flow mapping also starts with "{"; JSON's message is the
+            # useful one when neither parses.
+            try:
+                return load_yaml(text, display)
+            except InputError:
+                raise json_error from None
+    return load_yaml(text, display)
+
+
+def load_document(path: Path, display: str) -> Any:
+    """Read and parse one JSON or YAML file."""
+    return load_text(read_text(path, display)[1], display)

@@ -1,0 +1,120 @@
+"""The rule registry: built-in rules and an organization's own, by id.
+
+A rules folder holds one rule a file, in subfolders by area if it likes:
+``*.yaml``/``*.yml`` files are declarative rules, ``*.py`` files are Python
+rules that define a module-level ``RULE`` object with ``meta`` and
+``evaluate``. The built-in catalogue (``rules/`` in the repository) is loaded
+the same way as ``--rules DIR``. Nothing registers itself on import; a
+duplicate id or a malformed rule stops the run with the file named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from checker.declarative import RULE_ID, load_declarative_rule
+from checker.errors import RuleDefinitionError
+from checker.facts import VIEWS
+from checker.ruleapi import SEVERITIES, TAGS, Facts, Finding, Rule, RuleMeta
+
+Registry = dict[str, Rule]
+
+
+class _PythonRule:
+    """A rule from a Python file, with its metadata stamped with that file."""
+
+    def __init__(self, rule: Rule, meta: RuleMeta) -> None:
+        self.meta = meta
+        self._rule = rule
+
+    def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterable[Finding]:
+        return self._rule.evaluate(facts, params)
+
+
+def builtin_rules_dir() -> Path:
+    """Where the built-in catalogue is: packaged as ``checker/builtin_rules``
+    in an installed wheel, ``rules/`` beside the package in a source tree."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "builtin_rules"
+    return packaged if packaged.is_dir() else here.parent / "rules"
+
+
+def _load_python_rule(file: Path, display: str) -> Rule:
+    # A unique module name per file, so two folders may both have iam.py.
+    name = "checker_rule_" + hashlib.sha256(str(file).encode()).hexdigest()[:16]
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise RuleDefinitionError("cannot load as a Python module", path=display)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise RuleDefinitionError(
+            f"rule module failed to import: {type(exc).__name__}: {exc}", path=display
+        ) from None
+    rule = getattr(module, "RULE", None)
+    meta = getattr(rule, "meta", None)
+    if not isinstance(meta, RuleMeta) or not callable(getattr(rule, "evaluate", None)):
+        raise RuleDefinitionError(
+            "a Python rule module must define RULE with a RuleMeta `meta` and an `evaluate` method",
+            path=display,
+        )
+    _check_meta(meta, display)
+    return _PythonRule(rule, replace(meta, source=display))  # type: ignore[arg-type]
+
+
+def _check_meta(meta: RuleMeta, display: str) -> None:
+    problems = []
+    if not RULE_ID.match(meta.id):
+        problems.append(f"id {meta.id!r} must be upper-case letters, digits, '-' or '_'")
+    if meta.severity not in SEVERITIES:
+        problems.append(f"severity {meta.severity!r} is not one of {', '.join(SEVERITIES)}")
+    if not meta.tags or any(t not in TAGS for t in meta.tags):
+        problems.append(f"tags must be drawn from {', '.join(sorted(TAGS))}")
+    unknown_views = [v for v in meta.views if v not in VIEWS]
+    if not meta.views or unknown_views:
+        problems.append(f"views must name fact views ({', '.join(VIEWS)})")
+    if not meta.rationale or not meta.remediation:
+        problems.append("rationale and remediation are required")
+    if problems:
+        raise RuleDefinitionError("; ".join(problems), path=display, field="RULE.meta")
+
+
+def load_folder(folder: Path, label: str) -> list[Rule]:
+    """Load every rule file below ``folder``; ``label`` prefixes displayed paths."""
+    if not folder.is_dir():
+        raise RuleDefinitionError("rules folder not found", path=str(folder))
+    rules: list[Rule] = []
+    for file in sorted(folder.rglob("*")):
+        if not file.is_file() or "__pycache__" in file.parts or file.name.startswith(("_", ".")):
+            continue
+        display = f"{label}/{file.relative_to(folder).as_posix()}"
+        if file.suffix in (".yaml", ".yml"):
+            rules.append(load_declarative_rule(file, display))
+        elif file.suffix == ".py":
+            rules.append(_load_python_rule(file, display))
+    return rules
+
+
+def load_registry(extra_folders: Iterable[Path] = ()) -> Registry:
+    """Built-in rules, then each extra folder's; ids must be unique across all."""
+    registry: Registry = {}
+    folders = [(builtin_rules_dir(), "rules")] + [(Path(f), str(f)) for f in extra_folders]
+    for folder, label in folders:
+        for rule in load_folder(folder, label):
+            existing = registry.get(rule.meta.id)
+            if existing is not None:
+                raise RuleDefinitionError(
+                    f"rule id {rule.meta.id} is already defined in {existing.meta.source}",
+                    path=rule.meta.source or label,
+                    field="id",
+                )
+            registry[rule.meta.id] = rule
+    return dict(sorted(registry.items()))

@@ -1,0 +1,79 @@
+"""Terminal output: findings grouped by rule and file, each ``file:line``
+first so that editors and terminals link it, then why and how to fix."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+from itertools import groupby
+from typing import Any
+
+from checker.ruleapi import RuleMeta
+
+_STATUS_STYLE = {
+    "fail": "31;1",
+    "error": "35;1",
+    "pass": "32",
+    "skipped": "2",
+    "waived": "36",
+    "warn": "33;1",
+}
+
+
+def _style(text: str, code: str, color: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if color else text
+
+
+def _first_paragraph(text: str) -> str:
+    return " ".join(text.strip().split("\n\n")[0].split())
+
+
+def _wrap(label: str, text: str) -> list[str]:
+    return textwrap.wrap(
+        _first_paragraph(text),
+        width=96,
+        initial_indent=f"    {label}: ",
+        subsequent_indent=" " * (6 + len(label)),
+    )
+
+
+def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color: bool) -> str:
+    predicate = statement["predicate"]
+    lines: list[str] = []
+    shown = [r for r in predicate["results"] if r["status"] in ("fail", "error")]
+    for result in shown:
+        label = (
+            "ERROR" if result["status"] == "error" else ("FAIL" if result["enforce"] == "error" else "WARN")
+        )
+        style = {"ERROR": "error", "FAIL": "fail", "WARN": "warn"}[label]
+        lines.append(
+            f"{_style(label, _STATUS_STYLE[style], color)} {result['rule']} {result['title']} "
+            f"[{result['severity']}, {result['enforce']}]"
+        )
+        for error in result.get("errors", []):
+            lines.append(f"  {error}")
+        findings = result["findings"]
+        for path, group in groupby(findings, key=lambda f: f["location"]["path"]):
+            for finding in group:
+                loc = finding["location"]
+                where = f"{path}:{loc['line']}" if loc["line"] else path
+                resource = f" {loc['resource']}" if loc["resource"] else ""
+                lines.append(f"  {where}{resource}: {finding['message']}")
+        meta = rules.get(result["rule"])
+        if meta is not None and findings:
+            lines.extend(_wrap("why", meta.rationale))
+            lines.extend(_wrap("fix", meta.remediation))
+        lines.append("")
+    for skipped in predicate.get("skipped_paths", []):
+        lines.append(f"note: skipped {skipped['path']}: {skipped['reason']}")
+    counts = predicate["summary"]["rules"]
+    verdict = predicate["verdict"].upper()
+    templates = predicate["summary"]["templates"]
+    policy = predicate["policy"]
+    parts = [f"{counts[s]} {s}" for s in ("fail", "error", "pass", "waived", "skipped") if counts[s]]
+    lines.append(
+        f"{_style(verdict, _STATUS_STYLE['pass' if verdict == 'PASS' else 'fail'], color)}: "
+        f"{', '.join(parts) or 'no rules'}; {predicate['summary']['findings']} finding(s) in "
+        f"{templates} template(s); policy {policy['name']} {policy['version']} ({policy['digest'][:19]})"
+    )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,129 @@
+"""The report: an in-toto Statement v1 with checker's compliance predicate.
+
+``build_statement`` is a pure function of the run's results; the predicate
+is documented by ``checker/schemas/report-predicate.schema.json``. Results,
+findings and templates are sorted, so the same inputs give the same bytes
+apart from timestamps and run facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from checker import __version__
+from checker.discovery import Skipped
+from checker.engine import Evaluation, RuleResult
+from checker.policy import Policy
+from checker.provenance import SourceFacts
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://checker.dev/compliance-report/v1"
+TOOL_NAME = "checker"
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    name: str
+    digest: Mapping[str, str]
+
+
+def _result(result: RuleResult) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "rule": result.meta.id,
+        "title": result.meta.title,
+        "status": result.status,
+        "reason": result.reason,
+        "severity": result.setting.severity,
+        "enforce": result.setting.enforce,
+        "tags": list(result.meta.tags),
+        "findings": [
+            {
+                "message": f.message,
+                "location": {
+                    "path": f.location.path,
+                    "line": f.location.line,
+                    "resource": f.location.resource,
+                },
+                **({"element": f.element} if f.element is not None else {}),
+            }
+            for f in result.findings
+        ],
+    }
+    if result.errors:
+        out["errors"] = list(result.errors)
+    return out
+
+
+def build_statement(
+    *,
+    evaluation: Evaluation,
+    policy: Policy,
+    subjects: Sequence[Subject],
+    source: SourceFacts | None,
+    ci: Mapping[str, str] | None,
+    skipped: Sequence[Skipped],
+    started: str,
+    finished: str,
+) -> dict[str, Any]:
+    results = [_result(r) for r in sorted(evaluation.results, key=lambda r: r.meta.id)]
+    counts = {status: 0 for status in ("pass", "fail", "waived", "error", "skipped")}
+    for r in evaluation.results:
+        counts[r.status] += 1
+    predicate: dict[str, Any] = {
+        "verdict": evaluation.verdict,
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "policy": {
+            "name": policy.name,
+            "version": policy.version,
+            "digest": policy.digest,
+            "layers": [
+                {
+                    "path": layer.path,
+                    "name": layer.name,
+                    "version": layer.version,
+                    "digest": layer.digest,
+                    "role": layer.role,
+                }
+                for layer in policy.layers
+            ],
+        },
+        "source": None
+        if source is None
+        else {
+            "repository": source.repository,
+            "commit": source.commit,
+            "branch": source.branch,
+            "dirty": source.dirty,
+        },
+        "ci": dict(ci) if ci else None,
+        "templates": [
+            {
+                "path": t.path,
+                "sha256": t.sha256,
+                "kind": t.kind,
+                "stack": t.stack,
+                "status": t.status,
+                "resources": t.resources,
+            }
+            for t in evaluation.templates
+        ],
+        "skipped_paths": [{"path": s.relpath, "reason": s.reason} for s in skipped],
+        "evidence": [],
+        "results": results,
+        "summary": {
+            "rules": counts,
+            "findings": sum(len(r["findings"]) for r in results),
+            "blocking": [r.meta.id for r in evaluation.results if r.blocking],
+            "templates": len(evaluation.templates),
+        },
+        "waivers": {"applied": [], "expired": [], "unused": []},
+        "timestamps": {"started": started, "finished": finished},
+    }
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": s.name, "digest": dict(s.digest)} for s in subjects],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": predicate,
+    }

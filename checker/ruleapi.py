@@ -1,0 +1,120 @@
+"""The rule API: everything a rule file may import from checker.
+
+A rule is metadata plus a pure ``evaluate(facts, params)`` that yields
+findings. Rules never do I/O, never read the environment and keep no state;
+the engine runs them, catches what they raise and reports it as an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from checker.loaders.nodes import line_of
+
+__all__ = [
+    "SEVERITIES",
+    "TAGS",
+    "Facts",
+    "Finding",
+    "Location",
+    "Param",
+    "Rule",
+    "RuleMeta",
+    "finding_for",
+    "line_of",
+]
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
+TAGS = frozenset({"iam", "coverage", "scan", "repo", "naming", "template"})
+
+ParamType = Literal["integer", "number", "string", "boolean", "string_list"]
+# Which way a parameter value makes the rule stricter; a team overlay may only
+# move it that way. ``more``/``fewer`` compare lists by inclusion.
+Tighter = Literal["higher", "lower", "more", "fewer", "true", "false"]
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    type: ParamType
+    default: Any
+    description: str
+    tighter: Tighter | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleMeta:
+    """What a rule is, for the engine, the policy and the people it blocks.
+
+    ``views`` names the fact views the rule reads; ``sam_expanded`` asks for
+    them over the SAM-translated template; a ``mandatory`` rule cannot be
+    turned off or down to a warning by any policy (parse errors, for one).
+    """
+
+    id: str
+    title: str
+    severity: Severity
+    tags: tuple[str, ...]
+    rationale: str
+    remediation: str
+    views: tuple[str, ...]
+    params: tuple[Param, ...] = ()
+    references: tuple[str, ...] = ()
+    example_fail: str | None = None
+    example_pass: str | None = None
+    sam_expanded: bool = False
+    mandatory: bool = False
+    source: str = ""
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    path: str
+    line: int | None = None
+    resource: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem: what is wrong, where, and the offending element itself.
+
+    ``element`` is the offending content (an action, a property value) as
+    text; waivers and baselines match on it, so it must not include line
+    numbers.
+    """
+
+    message: str
+    location: Location
+    element: str | None = None
+
+
+class Facts(Protocol):
+    """Read-only access to fact views (lists of JSON-like records)."""
+
+    def view(self, name: str) -> Sequence[Mapping[str, Any]]: ...
+
+
+class Rule(Protocol):
+    meta: RuleMeta
+
+    def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterable[Finding]: ...
+
+
+def finding_for(
+    record: Mapping[str, Any], message: str, *, line: int | None = None, element: str | None = None
+) -> Finding:
+    """A finding located at a view record (its template, line and resource)."""
+    return Finding(
+        message,
+        Location(record["template"], line or record.get("line"), record.get("resource")),
+        element,
+    )
