@@ -66,14 +66,22 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
         lines.append("")
     for skipped in predicate.get("skipped_paths", []):
         lines.append(f"note: skipped {skipped['path']}: {skipped['reason']}")
-    counts = predicate["summary"]["rules"]
+    results = predicate["results"]
+    tally = {
+        "failed": sum(r["status"] == "fail" and r["enforce"] == "error" for r in results),
+        "errored": sum(r["status"] == "error" for r in results),
+        "warned": sum(r["status"] == "fail" and r["enforce"] != "error" for r in results),
+        "passed": sum(r["status"] == "pass" for r in results),
+        "waived": sum(r["status"] == "waived" for r in results),
+        "skipped": sum(r["status"] == "skipped" for r in results),
+    }
     verdict = predicate["verdict"].upper()
     templates = predicate["summary"]["templates"]
     policy = predicate["policy"]
-    parts = [f"{counts[s]} {s}" for s in ("fail", "error", "pass", "waived", "skipped") if counts[s]]
+    parts = [f"{count} {word}" for word, count in tally.items() if count]
     lines.append(
         f"{_style(verdict, _STATUS_STYLE['pass' if verdict == 'PASS' else 'fail'], color)}: "
-        f"{', '.join(parts) or 'no rules'}; {predicate['summary']['findings']} finding(s) in "
+        f"rules {', '.join(parts) or 'none'}; {predicate['summary']['findings']} finding(s) in "
         f"{templates} template(s); policy {policy['name']} {policy['version']} ({policy['digest'][:19]})"
     )
     return "\n".join(lines) + "\n"
