@@ -184,6 +184,9 @@ def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any) -> Lin
                 _suggest(str(key), _RULE_KEYS),
                 f"rules.{rule_id}.{key}",
             )
+    if entry.get("enforce") is False:
+        # YAML 1.1 reads a bare `off` as false; that is what the author meant.
+        entry["enforce"] = "off"
     if "enforce" in entry and entry["enforce"] not in ENFORCE_ORDER:
         raise _error(
             path, entry, "enforce", "must be error, warn or off", field_name=f"rules.{rule_id}.enforce"

@@ -16,7 +16,7 @@ SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 # Cheap content test run before parsing: a top-level template key, or a
 # Resources section with a ``Type: Vendor::Service::Thing`` entry.
 _FORMAT_VERSION = re.compile(r"""^\s*["']?AWSTemplateFormatVersion["']?\s*:""", re.M)
-_RESOURCES = re.compile(r"""^\s*["']?Resources["']?\s*:""", re.M)
+_RESOURCES = re.compile(r"""(?:^|[{,])\s*["']?Resources["']?\s*:""", re.M)
 _TYPE = re.compile(r"""["']?Type["']?\s*:\s*["']?[A-Za-z0-9]+::[A-Za-z0-9]+""")
 
 
@@ -69,7 +69,8 @@ def load_template(candidate: Candidate) -> Template | None:
             return None
         return Template(relpath, "", candidate.kind_hint or "cloudformation", candidate.stack, None, exc)
     digest = hashlib.sha256(raw).hexdigest()
-    if not candidate.explicit and not looks_like_template(text):
+    # A stack listed in a CDK manifest is a template whatever it looks like.
+    if not candidate.explicit and candidate.stack is None and not looks_like_template(text):
         return None
     kind = candidate.kind_hint or "cloudformation"
     try:

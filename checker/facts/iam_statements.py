@@ -144,7 +144,10 @@ def build(template: Template) -> list[dict[str, Any]]:
             ):
                 statements, line = _statements(document, template, path, line)
                 if isinstance(statements, dict):
-                    items: list[tuple[Any, int | None, str]] = [(statements, line, f"{path}.Statement")]
+                    own = line_of(statements)
+                    items: list[tuple[Any, int | None, str]] = [
+                        (statements, own or line, f"{path}.Statement")
+                    ]
                 elif isinstance(statements, list):
                     items = [
                         (s, line_of(statements, i) or line, f"{path}.Statement[{i}]")

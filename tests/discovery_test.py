@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from checker.discovery import discover
+from checker.errors import UsageError
+from checker.templates import load_template
+
+CFN = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"
+CFN_JSON = json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}})
+
+
+def _found(tmp_path: Path, *paths: Path, excludes: tuple[str, ...] = ()) -> dict[str, str]:
+    result = discover(paths or (tmp_path,), tmp_path, excludes)
+    templates = {}
+    for candidate in result.candidates:
+        template = load_template(candidate)
+        if template is not None:
+            templates[template.relpath] = f"{template.kind}:{template.stack}"
+    return templates
+
+
+def test_templates_are_found_by_content_not_name(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write("infra/stack.yaml", CFN)
+    write("infra/odd-name.template", CFN)
+    write("package.json", '{"name": "app", "version": "1.0.0"}')
+    write("config.yml", "Resources:\n  just: a word\n")
+    write("sam/template.yml", "Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n"
+          "    Type: AWS::Serverless::Function\n")
+    assert _found(tmp_path) == {
+        "infra/stack.yaml": "cloudformation:None",
+        "infra/odd-name.template": "cloudformation:None",
+        "sam/template.yml": "sam:None",
+    }
+
+
+def test_dependency_vcs_and_cache_folders_are_skipped(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    for folder in ("node_modules/x", ".git", ".aws-sam/build", "venv", "pkg/__pycache__"):
+        write(f"{folder}/t.yaml", CFN)
+    write("myenv/pyvenv.cfg", "home = /usr\n")
+    write("myenv/lib/t.yaml", CFN)
+    write("app/t.yaml", CFN)
+    assert set(_found(tmp_path)) == {"app/t.yaml"}
+
+
+def test_cdk_cloud_assembly_with_nested_stage_gets_stack_names(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write("cdk.out/manifest.json", json.dumps({"artifacts": {
+        "Api": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Api.template.json"}},
+        "assembly-Prod": {"type": "cdk:cloud-assembly", "properties": {"directoryName": "assembly-Prod"}},
+    }}))
+    write("cdk.out/Api.template.json", CFN_JSON)
+    write("cdk.out/assembly-Prod/manifest.json", json.dumps({"artifacts": {
+        "ProdApi": {"type": "aws:cloudformation:stack", "displayName": "Prod/Api",
+                    "properties": {"templateFile": "ProdApi.template.json"}},
+    }}))
+    write("cdk.out/assembly-Prod/ProdApi.template.json", CFN_JSON)
+    write("cdk.out/asset.abc123/template.json", CFN_JSON)
+    assert _found(tmp_path) == {
+        "cdk.out/Api.template.json": "cdk:Api",
+        "cdk.out/assembly-Prod/ProdApi.template.json": "cdk:Prod/Api",
+    }
+
+
+def test_serverless_framework_output_is_found(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write(".serverless/cloudformation-template-update-stack.json", CFN_JSON)
+    write(".hidden/t.yaml", CFN)
+    assert _found(tmp_path) == {".serverless/cloudformation-template-update-stack.json": "serverless:None"}
+
+
+def test_excludes_and_explicit_files(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write("a/t.yaml", CFN)
+    write("b/t.yaml", CFN)
+    notes = write("notes.yaml", "just: notes\n")
+    assert set(_found(tmp_path, excludes=("b",))) == {"a/t.yaml"}
+    # A file named explicitly is checked even if it does not look like a template.
+    result = discover([notes], tmp_path)
+    template = load_template(result.candidates[0])
+    assert template is not None and template.error is not None
+    assert "Resources" in template.error.message
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_symlinks_do_not_escape_the_root(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    outside = write("outside/secret.yaml", CFN)
+    root = tmp_path / "repo"
+    (root / "infra").mkdir(parents=True)
+    (root / "infra" / "link.yaml").symlink_to(outside)
+    (root / "linkdir").symlink_to(outside.parent)
+    result = discover([root], root)
+    assert result.candidates == ()
+    assert {s.relpath for s in result.skipped} == {"infra/link.yaml", "linkdir"}
+
+
+def test_paths_outside_the_root_or_missing_are_usage_errors(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write("repo/t.yaml", CFN)
+    other = write("elsewhere/t.yaml", CFN)
+    with pytest.raises(UsageError, match="outside the root"):
+        discover([other], tmp_path / "repo")
+    with pytest.raises(UsageError, match="no such file"):
+        discover([tmp_path / "missing"], tmp_path)

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checker.errors import PolicyError
+from checker.policy import default_policy_path, load_policy, policy_file_digest
+from checker.registry import load_registry
+
+REGISTRY = load_registry()
+HEAD = "schema_version: 1\nname: org\nversion: '1'\n"
+
+
+def _load(write, *texts: str):  # type: ignore[no-untyped-def]
+    paths = [write(f"p{i}.yaml", text) for i, text in enumerate(texts)]
+    return load_policy(paths, REGISTRY, [p.name for p in paths])
+
+
+def test_default_policy_is_valid_and_selects_the_builtin_rules() -> None:
+    policy = load_policy([default_policy_path()], REGISTRY)
+    assert set(policy.rules) == {"TPL001", "IAM001", "NAME001"}
+    assert policy.rules["NAME001"].enforce == "warn"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "words"),
+    [
+        (HEAD + "rules:\n  IAM01: {enforce: error}\n", 5, "rules.IAM01", "did you mean 'IAM001'?"),
+        (HEAD + "rules:\n  IAM001:\n    enforse: warn\n", 6, "rules.IAM001.enforse", "did you mean 'enforce'?"),
+        (HEAD + "rules:\n  IAM001: {enforce: block}\n", 5, "rules.IAM001.enforce", "error, warn or off"),
+        (HEAD + "rules:\n  NAME001:\n    params:\n      propertys: [A]\n", 7,
+         "rules.NAME001.params.propertys", "did you mean 'properties'?"),
+        (HEAD + "rules:\n  NAME001:\n    params:\n      properties: BucketName\n", 7,
+         "rules.NAME001.params.properties", "must be a string list"),
+        (HEAD + "rules:\n  TPL001: {enforce: off}\n", 5, "rules.TPL001.enforce", "mandatory"),
+        ("schema_version: 1\nname: org\nversion: '1'\nrulez: {}\n", 4, "rulez", "did you mean 'rules'?"),
+        ("name: org\nversion: '1'\nrules: {}\n", 1, "schema_version", "must be 1"),
+    ],
+)
+def test_policy_errors_name_file_line_and_field(write, text, line, field, words) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError) as caught:
+        _load(write, text)
+    error = caught.value
+    assert (error.path, error.line, error.field) == ("p0.yaml", line, field)
+    assert words in str(error)
+
+
+def test_malformed_yaml_policy_is_a_policy_error(write) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError) as caught:
+        _load(write, HEAD + "rules:\n  IAM001: [\n")
+    assert caught.value.path == "p0.yaml" and caught.value.line is not None
+
+
+BASE = HEAD + "rules:\n  IAM001: {enforce: error}\n  NAME001:\n    enforce: warn\n    overridable: [properties]\n"
+
+
+def test_overlay_may_tighten(write) -> None:  # type: ignore[no-untyped-def]
+    policy = _load(write, BASE, "schema_version: 1\nname: team\nversion: '2'\nrules:\n"
+                   "  NAME001: {enforce: error}\n  TPL001: {}\n")
+    assert policy.rules["NAME001"].enforce == "error"
+    assert policy.rules["NAME001"].origin["enforce"] == "p1.yaml"
+    assert "TPL001" in policy.rules
+    assert [layer.role for layer in policy.layers] == ["baseline", "overlay"]
+    assert policy.name == "org" and policy.digest == policy.layers[0].digest
+
+
+def test_overlay_may_not_loosen_enforcement(write) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError) as caught:
+        _load(write, BASE, "schema_version: 1\nname: team\nversion: '2'\nrules:\n  IAM001: {enforce: warn}\n")
+    assert caught.value.path == "p1.yaml" and caught.value.line == 5
+    assert "may not lower enforcement of IAM001 from error" in str(caught.value)
+
+
+def test_overridable_parameter_may_change_either_way(write) -> None:  # type: ignore[no-untyped-def]
+    policy = _load(write, BASE, "schema_version: 1\nname: team\nversion: '2'\nrules:\n"
+                   "  NAME001: {params: {properties: [BucketName]}}\n")
+    assert policy.rules["NAME001"].params["properties"] == ["BucketName"]
+
+
+def test_non_overridable_parameter_may_only_tighten(write) -> None:  # type: ignore[no-untyped-def]
+    base = HEAD + "rules:\n  NAME001:\n    params: {properties: [BucketName, TableName]}\n"
+    tightened = _load(write, base, "schema_version: 1\nname: t\nversion: '2'\nrules:\n"
+                      "  NAME001: {params: {properties: [BucketName, TableName, QueueName]}}\n")
+    assert tightened.rules["NAME001"].params["properties"][-1] == "QueueName"
+    with pytest.raises(PolicyError, match="may not loosen NAME001 parameter properties"):
+        _load(write, base, "schema_version: 1\nname: t\nversion: '2'\nrules:\n"
+              "  NAME001: {params: {properties: [BucketName]}}\n")
+
+
+def test_only_the_baseline_marks_rules_overridable(write) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError, match="only the baseline"):
+        _load(write, BASE, "schema_version: 1\nname: t\nversion: '2'\nrules:\n  IAM001: {overridable: true}\n")
+
+
+def test_digest_ignores_key_order_comments_and_formatting(write) -> None:  # type: ignore[no-untyped-def]
+    a = write("a.yaml", "schema_version: 1\nname: org\nversion: '1'\nrules:\n  IAM001: {enforce: error}\n")
+    b = write("b.json", '{"rules": {"IAM001": {"enforce": "error"}}, # x\n "version": "1",'
+              ' "name": "org", "schema_version": 1}'.replace(" # x", ""))
+    c = write("c.yaml", "# comment\nversion: '1'\nname: org\nschema_version: 1\nrules:\n  IAM001:\n"
+              "    enforce: error\n")
+    d = write("d.yaml", "schema_version: 1\nname: org\nversion: '1'\nrules:\n  IAM001: {enforce: warn}\n")
+    digests = {policy_file_digest(p, p.name) for p in (a, b, c)}
+    assert len(digests) == 1
+    assert digests.pop().startswith("sha256:")
+    assert policy_file_digest(d, "d.yaml") != policy_file_digest(a, "a.yaml")

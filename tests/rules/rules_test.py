@@ -1,0 +1,73 @@
+"""Golden tests for the built-in rules: each has a failing and a passing
+fixture, and the findings of the failing one are listed by resource and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checker.discovery import Candidate
+from checker.engine import evaluate
+from checker.policy import load_policy
+from checker.registry import load_registry
+from checker.templates import load_template
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+REGISTRY = load_registry()
+
+EXPECTED_FAILURES: dict[str, set[tuple[str | None, int | None]]] = {
+    "TPL001": {(None, 5)},
+    "IAM001": {("AdminRole", 15), ("ListPolicy", 25), ("SingleStatementPolicy", 33)},
+    "NAME001": {("Orders", 7), ("Handler", 13), ("Queue", 20)},
+}
+
+
+def _findings(rule_id: str, fixture: Path, tmp_path: Path) -> set[tuple[str | None, int | None]]:
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(
+        f"schema_version: 1\nname: t\nversion: '1'\nrules:\n  {rule_id}: {{enforce: error}}\n"
+    )
+    policy = load_policy([policy_file], REGISTRY)
+    template = load_template(Candidate(fixture, fixture.name, explicit=True))
+    assert template is not None
+    (result,) = evaluate([template], REGISTRY, policy).results
+    assert result.status != "error", result.errors
+    return {(f.location.resource, f.location.line) for f in result.findings}
+
+
+def test_every_builtin_rule_has_golden_fixtures() -> None:
+    assert set(EXPECTED_FAILURES) == set(REGISTRY)
+    for rule_id in REGISTRY:
+        assert (FIXTURES / rule_id / "fail.yaml").is_file(), rule_id
+        assert (FIXTURES / rule_id / "pass.yaml").is_file(), rule_id
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED_FAILURES))
+def test_failing_fixture_gives_exactly_the_expected_findings(rule_id: str, tmp_path: Path) -> None:
+    assert _findings(rule_id, FIXTURES / rule_id / "fail.yaml", tmp_path) == EXPECTED_FAILURES[rule_id]
+
+
+@pytest.mark.parametrize("rule_id", sorted(EXPECTED_FAILURES))
+def test_passing_fixture_gives_no_findings(rule_id: str, tmp_path: Path) -> None:
+    assert _findings(rule_id, FIXTURES / rule_id / "pass.yaml", tmp_path) == set()
+
+
+def test_rule_ids_are_unique_and_documented() -> None:
+    for rule in REGISTRY.values():
+        meta = rule.meta
+        assert meta.rationale and meta.remediation and meta.example_fail and meta.example_pass, meta.id
+
+
+def test_name001_properties_param_narrows_the_check(tmp_path: Path) -> None:
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(
+        "schema_version: 1\nname: t\nversion: '1'\nrules:\n"
+        "  NAME001: {params: {properties: [QueueName]}}\n"
+    )
+    policy = load_policy([policy_file], REGISTRY)
+    fixture = FIXTURES / "NAME001" / "fail.yaml"
+    template = load_template(Candidate(fixture, "fail.yaml", explicit=True))
+    assert template is not None
+    (result,) = evaluate([template], REGISTRY, policy).results
+    assert {f.location.resource for f in result.findings} == {"Queue"}
