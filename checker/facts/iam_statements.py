@@ -11,6 +11,7 @@ as ``<unresolved ...>`` text, so it never matches ``*`` and is never lost.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -113,9 +114,10 @@ def _statements(document: Any, template: Template, where: str, line: int | None)
                 path=template.relpath,
                 line=line,
             ) from None
-        # Lines inside a string point into the string; the property's line is
-        # the useful one.
-        return document.get("Statement") if isinstance(document, dict) else None, line
+        # Lines inside a string count from the string's start; drop them so
+        # findings point at the property's line instead.
+        statements = document.get("Statement") if isinstance(document, dict) else None
+        return json.loads(json.dumps(statements)), line
     if isinstance(document, dict):
         return document.get("Statement"), line_of(document, "Statement") or line
     return None, line

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checker.discovery import Candidate
+from checker.facts import TemplateFacts
+from checker.templates import load_template
+
+TEMPLATE = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Svc:
+    Type: String
+    Default: iam
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {Service: [lambda.amazonaws.com]}
+            Action: sts:AssumeRole
+      Policies:
+        - PolicyName: a
+          PolicyDocument:
+            Statement:
+              Effect: Allow
+              Action: !Sub "${Svc}:*"
+              Resource: "*"
+        - PolicyName: b
+          PolicyDocument:
+            Statement:
+              - Effect: Deny
+                NotAction: [S3:GetObject]
+                NotResource: !GetAtt Bucket.Arn
+  Bucket:
+    Type: AWS::S3::Bucket
+  BucketPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref Bucket
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: "*"
+            Action: s3:GetObject
+            Resource: !Sub "${Bucket.Arn}/*"
+            Condition: {StringEquals: {aws:PrincipalOrgID: o-123}}
+  Repo:
+    Type: AWS::ECR::Repository
+    Properties:
+      RepositoryPolicyText: '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "ecr:*"}]}'
+"""
+
+
+@pytest.fixture
+def statements(tmp_path: Path) -> list[dict[str, object]]:
+    path = tmp_path / "t.yaml"
+    path.write_text(TEMPLATE)
+    template = load_template(Candidate(path, "t.yaml", explicit=True))
+    assert template is not None and template.error is None
+    return [dict(r) for r in TemplateFacts(template).view("iam_statements")]
+
+
+def _pick(statements, resource: str, path_part: str):  # type: ignore[no-untyped-def]
+    (record,) = [s for s in statements if s["resource"] == resource and path_part in s["path"]]
+    return record
+
+
+def test_every_statement_of_every_source_is_one_record(statements) -> None:  # type: ignore[no-untyped-def]
+    assert sorted((s["resource"], s["policy_kind"]) for s in statements) == [
+        ("BucketPolicy", "resource"), ("Repo", "resource"),
+        ("Role", "identity"), ("Role", "identity"), ("Role", "trust"),
+    ]
+
+
+def test_single_statement_and_sub_resolved_through_a_parameter_default(statements) -> None:  # type: ignore[no-untyped-def]
+    record = _pick(statements, "Role", "Policies[0]")
+    assert record["actions"] == ["iam:*"]
+    assert record["resources"] == ["*"]
+    assert record["path"] == "Properties.Policies[0].PolicyDocument.Statement"
+    assert record["line"] == 19 and record["action_line"] == 20
+
+
+def test_not_fields_and_unresolvable_values(statements) -> None:  # type: ignore[no-untyped-def]
+    record = _pick(statements, "Role", "Policies[1]")
+    assert record["effect"] == "Deny"
+    assert record["actions"] == [] and record["not_actions"] == ["S3:GetObject"]
+    assert record["not_resources"] == ['<unresolved {"Fn::GetAtt":["Bucket","Arn"]}>']
+
+
+def test_principals_and_conditions(statements) -> None:  # type: ignore[no-untyped-def]
+    trust = _pick(statements, "Role", "AssumeRolePolicyDocument")
+    assert trust["principals"] == ["Service:lambda.amazonaws.com"]
+    bucket = _pick(statements, "BucketPolicy", "PolicyDocument")
+    assert bucket["principals"] == ["*"]
+    assert bucket["condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}
+
+
+def test_policy_given_as_a_json_string(statements) -> None:  # type: ignore[no-untyped-def]
+    record = _pick(statements, "Repo", "RepositoryPolicyText")
+    assert record["principals"] == ["AWS:*"] and record["actions"] == ["ecr:*"]
+    assert record["line"] == 44
