@@ -13,9 +13,16 @@ import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from checker import __version__
 from checker.errors import CheckerError, UsageError
+
+if TYPE_CHECKING:  # imported lazily at run time, to keep `checker --version` instant
+    from checker.engine import Evaluation
+    from checker.provenance import SourceFacts
+    from checker.registry import Registry
+    from checker.report import Subject
 
 
 def _now() -> str:
@@ -41,7 +48,7 @@ def _color(output: str | None) -> bool:
     )
 
 
-def _registry(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _registry(args: argparse.Namespace) -> Registry:
     from checker.registry import load_registry
 
     return load_registry(Path(d) for d in args.rules)
@@ -55,7 +62,9 @@ def _policy_paths(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
     return [default_policy_path()], ["(built-in) policies/baseline.yaml"]
 
 
-def _subjects(args: argparse.Namespace, root: Path, source, evaluation):  # type: ignore[no-untyped-def]
+def _subjects(
+    args: argparse.Namespace, root: Path, source: SourceFacts | None, evaluation: Evaluation
+) -> list[Subject]:
     from checker.report import Subject
 
     subjects = []
@@ -134,12 +143,12 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
 
 def cmd_rules_show(args: argparse.Namespace) -> int:
     from checker.docs import render_rule
-    from checker.policy import _suggest
+    from checker.policy import suggest
 
     registry = _registry(args)
     rule = registry.get(args.id)
     if rule is None:
-        raise UsageError(f"no rule with id {args.id!r}", hint=_suggest(args.id, list(registry)))
+        raise UsageError(f"no rule with id {args.id!r}", hint=suggest(args.id, list(registry)))
     _write(render_rule(rule.meta), None)
     return 0
 

@@ -102,7 +102,8 @@ def check_param_value(kind: str, value: Any) -> str | None:
     return None if ok else f"must be a {kind.replace('_', ' ')}, got {json.dumps(value, default=str)}"
 
 
-def _suggest(word: str, choices: Sequence[str]) -> str | None:
+def suggest(word: str, choices: Sequence[str]) -> str | None:
+    """A 'did you mean' hint for a mistyped name, or None."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
 
@@ -149,7 +150,7 @@ def _parse_file(path: Path, display: str, role: str) -> _Parsed:
         raise PolicyError("a policy must be a mapping", path=display, line=1)
     for key in data:
         if key not in _TOP_KEYS:
-            raise _error(display, data, key, "unknown key", _suggest(str(key), _TOP_KEYS))
+            raise _error(display, data, key, "unknown key", suggest(str(key), _TOP_KEYS))
     if data.get("schema_version") != SCHEMA_VERSION:
         raise _error(
             display,
@@ -181,7 +182,7 @@ def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any) -> Lin
                 entry,
                 key,
                 "unknown rule setting",
-                _suggest(str(key), _RULE_KEYS),
+                suggest(str(key), _RULE_KEYS),
                 f"rules.{rule_id}.{key}",
             )
     if entry.get("enforce") is False:
@@ -220,7 +221,7 @@ def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any) -> Lin
                 params,
                 name,
                 f"rule {rule_id} has no parameter {name!r} (parameters: {known})",
-                _suggest(str(name), names),
+                suggest(str(name), names),
                 f"rules.{rule_id}.params.{name}",
             )
         problem = check_param_value(param.type, value)
@@ -326,7 +327,7 @@ def load_policy(
                     rules,
                     rule_id,
                     f"no rule with id {rule_id!r}",
-                    _suggest(str(rule_id), list(registry)),
+                    suggest(str(rule_id), list(registry)),
                     f"rules.{rule_id}",
                 )
             checked = _validate_rule(parsed, str(rule_id), rule, entry)
