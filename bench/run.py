@@ -26,7 +26,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpus"
-CHECKOV_IAM_CHECKS = "CKV_AWS_60,CKV_AWS_61,CKV_AWS_62,CKV_AWS_63,CKV_AWS_107,CKV_AWS_108,CKV_AWS_109,CKV_AWS_110,CKV_AWS_111"
+CHECKOV_IAM_CHECKS = (
+    "CKV_AWS_60,CKV_AWS_61,CKV_AWS_62,CKV_AWS_63,CKV_AWS_107,CKV_AWS_108,CKV_AWS_109,CKV_AWS_110,CKV_AWS_111"
+)
 SUFFIXES = (".yaml", ".yml", ".json", ".template")
 
 
@@ -42,17 +44,35 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, int, int]:
 
 def tools(target: Path, args: argparse.Namespace, files: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {
-        "checker": [sys.executable, "-m", "checker", "check", "--format", "json", "--output", os.devnull,
-                    *([str(target)] if target.is_file() else ["."])],
+        "checker": [
+            sys.executable,
+            "-m",
+            "checker",
+            "check",
+            "--format",
+            "json",
+            "--output",
+            os.devnull,
+            *([str(target)] if target.is_file() else ["."]),
+        ],
     }
     cfn_lint = args.cfn_lint or shutil.which("cfn-lint")
     if cfn_lint:
         found["cfn-lint"] = [cfn_lint, "--format", "json", "--", *files]
     checkov = args.checkov or shutil.which("checkov")
     if checkov:
-        found["checkov (IAM checks)"] = [checkov, "--quiet", "--compact", "-o", "json",
-                                         "--framework", "cloudformation", "--check", CHECKOV_IAM_CHECKS,
-                                         *(["-f", str(target)] if target.is_file() else ["-d", "."])]
+        found["checkov (IAM checks)"] = [
+            checkov,
+            "--quiet",
+            "--compact",
+            "-o",
+            "json",
+            "--framework",
+            "cloudformation",
+            "--check",
+            CHECKOV_IAM_CHECKS,
+            *(["-f", str(target)] if target.is_file() else ["-d", "."]),
+        ]
     return found
 
 
@@ -65,8 +85,13 @@ def report(rows: dict[str, tuple[float, int, int]]) -> None:
 
 def run(target: Path, args: argparse.Namespace) -> dict[str, tuple[float, int, int]]:
     cwd = target.parent if target.is_file() else target
-    files = [str(target)] if target.is_file() else sorted(
-        str(p.relative_to(target)) for p in target.rglob("*") if p.suffix in SUFFIXES and p.is_file())
+    files = (
+        [str(target)]
+        if target.is_file()
+        else sorted(
+            str(p.relative_to(target)) for p in target.rglob("*") if p.suffix in SUFFIXES and p.is_file()
+        )
+    )
     rows = {}
     for name, argv in tools(target, args, files).items():
         samples = [measure(argv, cwd) for _ in range(args.runs)]
@@ -86,11 +111,15 @@ def scaled_copy(corpus: Path, copies: int, into: Path) -> Path:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("target", nargs="?", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--precommit", action="store_true", help="one template: the pre-commit path")
-    parser.add_argument("--scale", action="store_true", help="checker alone on 1x, 2x, 4x copies of the target")
+    parser.add_argument(
+        "--scale", action="store_true", help="checker alone on 1x, 2x, 4x copies of the target"
+    )
     parser.add_argument("--checkov", help="path to a checkov executable")
     parser.add_argument("--cfn-lint", dest="cfn_lint", help="path to a cfn-lint executable")
     args = parser.parse_args()
@@ -110,10 +139,23 @@ def main() -> int:
         for copies in (1, 2, 4):
             with tempfile.TemporaryDirectory() as tmp:
                 copy = scaled_copy(target, copies, Path(tmp))
-                wall, mem, _ = measure([sys.executable, "-m", "checker", "check", "--format", "json",
-                                        "--output", os.devnull, "."], copy)
+                wall, mem, _ = measure(
+                    [
+                        sys.executable,
+                        "-m",
+                        "checker",
+                        "check",
+                        "--format",
+                        "json",
+                        "--output",
+                        os.devnull,
+                        ".",
+                    ],
+                    copy,
+                )
                 count = sum(1 for p in copy.rglob("*") if p.suffix in SUFFIXES)
-                print(f"{count:>7} templates  {wall:7.2f} s  {mem:5} MiB  {1000 * wall / count:6.2f} ms/template")
+                per = 1000 * wall / count
+                print(f"{count:>7} templates  {wall:7.2f} s  {mem:5} MiB  {per:6.2f} ms/template")
         return 0
     print(f"target: {target}", file=sys.stderr)
     report(run(target, args))

@@ -86,6 +86,7 @@ def _subjects(
 def cmd_check(args: argparse.Namespace) -> int:
     from checker.discovery import discover
     from checker.engine import evaluate
+    from checker.iam import catalogue_source
     from checker.policy import load_policy
     from checker.provenance import ci_facts, git_facts
     from checker.render import OutputFormat
@@ -109,6 +110,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     loaded = (load_template(c) for c in found.candidates)
     evaluation = evaluate((t for t in loaded if t is not None), registry, policy)
     source = git_facts(found.root)
+    iam_active = any("iam" in registry[r].meta.tags for r, s in policy.rules.items() if s.enforce != "off")
     statement = build_statement(
         evaluation=evaluation,
         policy=policy,
@@ -116,6 +118,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         source=source,
         ci=ci_facts(os.environ),
         skipped=found.skipped,
+        data_sources=[{"name": "iam-actions", **catalogue_source()}] if iam_active else [],
         started=started,
         finished=_now(),
     )

@@ -64,6 +64,7 @@ def build_statement(
     source: SourceFacts | None,
     ci: Mapping[str, str] | None,
     skipped: Sequence[Skipped],
+    data_sources: Sequence[Mapping[str, str]] = (),
     started: str,
     finished: str,
 ) -> dict[str, Any]:
@@ -111,6 +112,9 @@ def build_statement(
         ],
         "skipped_paths": [{"path": s.relpath, "reason": s.reason} for s in skipped],
         "evidence": [],
+        # Reference data findings depend on (the IAM action catalogue), so a
+        # finding can be reproduced later with the same data.
+        "data_sources": [dict(d) for d in data_sources],
         "results": results,
         "summary": {
             "rules": counts,

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from checker.iam import IamAction, has_wildcard, is_service_wildcard, listed
+from checker.iam import catalogue as iam_catalogue
 from checker.loaders.nodes import line_of
 
 __all__ = [
@@ -18,12 +20,17 @@ __all__ = [
     "TAGS",
     "Facts",
     "Finding",
+    "IamAction",
     "Location",
     "Param",
     "Rule",
     "RuleMeta",
     "finding_for",
+    "has_wildcard",
+    "iam_catalogue",
+    "is_service_wildcard",
     "line_of",
+    "listed",
 ]
 
 Severity = Literal["info", "low", "medium", "high", "critical"]

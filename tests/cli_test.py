@@ -42,7 +42,7 @@ def test_pass_exits_0(tmp_path, write, capsys, monkeypatch) -> None:  # type: ig
     write("infra/good.yaml", GOOD)
     code, out, _ = run(capsys, monkeypatch, tmp_path, "check")
     assert code == 0
-    assert out.splitlines()[-1].startswith("PASS: rules 3 passed; 0 finding(s) in 1 template(s)")
+    assert out.splitlines()[-1].startswith("PASS: rules 11 passed; 0 finding(s) in 1 template(s)")
 
 
 def test_fail_exits_1_and_names_file_line_resource_why_and_fix(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -54,7 +54,7 @@ def test_fail_exits_1_and_names_file_line_resource_why_and_fix(tmp_path, write, 
     assert "infra/bad.yaml:8 Admin: Properties.PolicyDocument.Statement[0] allows every action" in out
     assert "    why: " in out and "    fix: " in out
     assert "\033[" not in out  # NO_COLOR
-    assert out.splitlines()[-1].startswith("FAIL: rules 1 failed, 2 passed")
+    assert out.splitlines()[-1].startswith("FAIL: rules 1 failed, 10 passed")
 
 
 def test_unparseable_template_fails_closed_and_others_are_still_checked(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -89,6 +89,8 @@ def test_json_report_is_an_in_toto_statement_valid_against_the_schema(tmp_path, 
     assert predicate["tool"] == {"name": "checker", "version": __version__}
     assert predicate["policy"]["name"] == "org-baseline"
     assert predicate["summary"]["blocking"] == ["IAM001"]
+    (catalogue,) = predicate["data_sources"]
+    assert catalogue["name"] == "iam-actions" and catalogue["source_version"]
 
 
 def test_report_binds_the_git_commit_when_no_subject_is_given(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -163,7 +165,7 @@ def test_policy_validate_and_digest(tmp_path, write, capsys, monkeypatch) -> Non
 def test_rules_list_and_show(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run(capsys, monkeypatch, tmp_path, "rules", "list", "--format", "json")
     listing = {r["id"]: r for r in json.loads(out)}
-    assert code == 0 and set(listing) == {"IAM001", "NAME001", "TPL001"}
+    assert code == 0 and set(listing) == {f"IAM00{i}" for i in range(1, 10)} | {"NAME001", "TPL001"}
     assert listing["NAME001"]["params"][0]["name"] == "properties"
     code, out, _ = run(capsys, monkeypatch, tmp_path, "rules", "show", "IAM001")
     assert code == 0
@@ -194,7 +196,7 @@ def test_bundled_example_passes_with_one_warning(capsys, monkeypatch) -> None:  
     code, out, _ = run(capsys, monkeypatch, REPO, "check", "examples/app")
     assert code == 0
     assert "WARN NAME001" in out and "examples/app/template.yaml:58 AuditLogGroup" in out
-    assert out.splitlines()[-1].startswith("PASS: rules 1 warned, 2 passed; 1 finding(s) in 3 template(s)")
+    assert out.splitlines()[-1].startswith("PASS: rules 1 warned, 10 passed; 1 finding(s) in 3 template(s)")
 
 
 def test_whole_public_corpus_runs_without_a_crash(corpus: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from checker.facts import iam_statements, resources, template_errors
+from checker.facts import iam_managed_policies, iam_statements, resources, template_errors
 from checker.templates import Template
 
 Record = Mapping[str, Any]
@@ -34,6 +34,12 @@ VIEWS: dict[str, ViewSpec] = {
         iam_statements.FIELDS,
         iam_statements.build,
         "one record per IAM policy statement, normalized",
+    ),
+    "iam_managed_policies": ViewSpec(
+        "iam_managed_policies",
+        iam_managed_policies.FIELDS,
+        iam_managed_policies.build,
+        "one record per managed policy attached by ARN or name",
     ),
     "template_errors": ViewSpec(
         "template_errors",

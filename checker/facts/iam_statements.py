@@ -1,10 +1,13 @@
 """The ``iam_statements`` view: every policy statement, normalized.
 
-Each record is one statement of one policy document, wherever CloudFormation
-lets a template put one: identity policies on IAM resources, trust policies,
-and resource policies. Single statements and lists, string and list fields,
-and documents given as JSON strings all come out in one shape. Values built
-with intrinsic functions are resolved where the template allows (see
+Each record is one statement of one policy, wherever a template can put one:
+identity policies on IAM resources and on SAM functions and state machines
+(inline statements and SAM policy templates, expanded), trust policies, and
+resource policies (including ``AWS::Lambda::Permission`` and the legacy form
+of ``AWS::Events::EventBusPolicy``, turned into the statement they grant).
+Single statements and lists, string and list fields, and documents given as
+JSON strings all come out in one shape. Values built with intrinsic
+functions are resolved where the template allows (see
 :mod:`checker.facts.intrinsics`); what cannot be resolved stays in the lists
 as ``<unresolved ...>`` text, so it never matches ``*`` and is never lost.
 """
@@ -16,6 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from checker.errors import InputError
+from checker.facts import sam_policies
 from checker.facts.intrinsics import Resolver
 from checker.loaders.json_loader import load_json
 from checker.loaders.nodes import LineDict, line_of
@@ -39,6 +43,7 @@ FIELDS = (
     "not_principals",
     "condition",
     "action_line",
+    "origin",
 )
 
 # Where each resource type keeps its policy documents: a path into the
@@ -68,6 +73,9 @@ SOURCES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
     "AWS::Elasticsearch::Domain": ((("AccessPolicies",), "resource"),),
     "AWS::Events::EventBus": ((("Policy",), "resource"),),
 }
+SAM_POLICY_HOLDERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
+
+Items = list[tuple[Any, "int | None", str, str]]  # statement, line, path, origin
 
 
 def _documents(
@@ -81,10 +89,161 @@ def _documents(
     if head == "*":
         if isinstance(properties, list):
             for index, item in enumerate(properties):
-                yield from _documents(item, rest, f"{path}[{index}]", line_of(properties, index))
+                yield from _documents(item, rest, f"{path}[{index}]", line_of(properties, index) or line)
         return
     if isinstance(properties, dict) and head in properties:
-        yield from _documents(properties[head], rest, f"{path}.{head}", line_of(properties, head))
+        yield from _documents(properties[head], rest, f"{path}.{head}", line_of(properties, head) or line)
+
+
+def _parse_string(document: str, template: Template, where: str, line: int | None) -> Any:
+    try:
+        parsed = load_json(document, template.relpath)
+    except InputError as exc:
+        raise InputError(
+            f"policy document at {where} is not valid JSON: {exc.message}",
+            path=template.relpath,
+            line=line,
+        ) from None
+    # Lines inside a string count from the string's start; plain data makes
+    # findings point at the property's line instead.
+    return json.loads(json.dumps(parsed))
+
+
+def _statements(document: Any, template: Template, path: str, line: int | None, origin: str) -> Items:
+    """The statements of a policy document given as a mapping or a JSON string."""
+    if isinstance(document, str):
+        document = _parse_string(document, template, path, line)
+    if not isinstance(document, dict):
+        return []
+    statements = document.get("Statement")
+    line = line_of(document, "Statement") or line
+    if isinstance(statements, dict):
+        return [(statements, line_of(statements) or line, f"{path}.Statement", origin)]
+    if isinstance(statements, list):
+        return [
+            (s, line_of(statements, i) or line, f"{path}.Statement[{i}]", origin)
+            for i, s in enumerate(statements)
+        ]
+    return []
+
+
+def _sam_policies(properties: dict[str, Any], template: Template, line: int | None) -> Items:
+    """Inline statements and expanded policy templates of a SAM ``Policies``."""
+    policies = properties.get("Policies")
+    entries = policies if isinstance(policies, list) else [policies]
+    items: Items = []
+    for index, entry in enumerate(entries):
+        path = f"Properties.Policies[{index}]" if isinstance(policies, list) else "Properties.Policies"
+        entry_line = (
+            (line_of(policies, index) if isinstance(policies, list) else None)
+            or line_of(properties, "Policies")
+            or line
+        )
+        if not isinstance(entry, dict) or any(k == "Ref" or k.startswith("Fn::") for k in entry):
+            continue  # a managed policy name or ARN: the iam_managed_policies view
+        if "Statement" in entry:
+            items += _statements(entry, template, path, entry_line, "sam-inline")
+            continue
+        for name, arguments in entry.items():
+            expanded = sam_policies.expand(str(name), arguments)
+            if expanded is None:
+                unknown = {"Effect": "Allow", "Action": f"<unresolved SAM policy template {name}>"}
+                items.append((unknown, entry_line, f"{path}.{name}", "sam-template"))
+                continue
+            items += [
+                (s, entry_line, f"{path}.{name}.Statement[{i}]", f"sam-template:{name}")
+                for i, s in enumerate(expanded)
+            ]
+    return items
+
+
+def _lambda_permission(properties: dict[str, Any], line: int | None) -> Items:
+    """The resource-policy statement an ``AWS::Lambda::Permission`` adds."""
+    condition: dict[str, Any] = {}
+    if "SourceAccount" in properties:
+        condition.setdefault("StringEquals", {})["aws:SourceAccount"] = properties["SourceAccount"]
+    if "PrincipalOrgID" in properties:
+        condition.setdefault("StringEquals", {})["aws:PrincipalOrgID"] = properties["PrincipalOrgID"]
+    if "SourceArn" in properties:
+        condition.setdefault("ArnLike", {})["aws:SourceArn"] = properties["SourceArn"]
+    statement = {
+        "Effect": "Allow",
+        "Principal": properties.get("Principal"),
+        "Action": properties.get("Action"),
+        "Resource": properties.get("FunctionName"),
+        **({"Condition": condition} if condition else {}),
+    }
+    return [(statement, line, "Properties", "lambda-permission")]
+
+
+def _event_bus_policy(properties: dict[str, Any], template: Template, line: int | None) -> Items:
+    statement = properties.get("Statement")
+    if statement is not None:
+        if isinstance(statement, str):
+            statement = _parse_string(statement, template, "Properties.Statement", line)
+        return [(statement, line_of(properties, "Statement") or line, "Properties.Statement", "event-bus")]
+    principal = properties.get("Principal")
+    legacy: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": {"AWS": principal} if principal is not None else None,
+        "Action": properties.get("Action"),
+    }
+    condition = properties.get("Condition")
+    if isinstance(condition, dict) and {"Key", "Value"} <= set(condition):
+        legacy["Condition"] = {condition.get("Type", "StringEquals"): {condition["Key"]: condition["Value"]}}
+    return [(legacy, line, "Properties", "event-bus-legacy")]
+
+
+def _key_line(statement: dict[str, Any], keys: tuple[str, ...]) -> int | None:
+    if isinstance(statement, LineDict):
+        return next((statement.key_lines[k] for k in keys if k in statement.key_lines), None)
+    return None
+
+
+def _items_for(
+    resource_type: str, properties: dict[str, Any], template: Template, line: int | None
+) -> list[tuple[Items, str]]:
+    if resource_type in SAM_POLICY_HOLDERS:
+        return [(_sam_policies(properties, template, line), "identity")]
+    if resource_type == "AWS::Lambda::Permission":
+        return [(_lambda_permission(properties, line), "resource")]
+    if resource_type == "AWS::Events::EventBusPolicy":
+        return [(_event_bus_policy(properties, template, line), "resource")]
+    found = []
+    for spec, kind in SOURCES.get(resource_type, ()):
+        for document, path, doc_line in _documents(properties, spec, "Properties", line):
+            found.append((_statements(document, template, path, doc_line, "template"), kind))
+    return found
+
+
+def build(template: Template) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    resolver = Resolver(template.data)
+    resources = template.resources
+    for logical_id, body in resources.items():
+        if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
+            continue
+        properties = body.get("Properties")
+        if not isinstance(properties, dict):
+            continue
+        line = line_of(resources, logical_id)
+        for items, kind in _items_for(body["Type"], properties, template, line):
+            for statement, stmt_line, path, origin in items:
+                if isinstance(statement, dict):
+                    records.append(
+                        _record(
+                            template,
+                            str(logical_id),
+                            body["Type"],
+                            kind,
+                            statement,
+                            stmt_line,
+                            path,
+                            origin,
+                            resolver,
+                        )
+                    )
+    return records
 
 
 def _principals(value: Any, resolver: Resolver) -> list[str]:
@@ -103,78 +262,6 @@ def _strings(value: Any, resolver: Resolver) -> list[str]:
     return [str(item) for item in resolver.resolve_list(value)]
 
 
-def _statements(document: Any, template: Template, where: str, line: int | None) -> tuple[Any, int | None]:
-    """The Statement list of a document given as a mapping or a JSON string."""
-    if isinstance(document, str):
-        try:
-            document = load_json(document, template.relpath)
-        except InputError as exc:
-            raise InputError(
-                f"policy document at {where} is not valid JSON: {exc.message}",
-                path=template.relpath,
-                line=line,
-            ) from None
-        # Lines inside a string count from the string's start; drop them so
-        # findings point at the property's line instead.
-        statements = document.get("Statement") if isinstance(document, dict) else None
-        return json.loads(json.dumps(statements)), line
-    if isinstance(document, dict):
-        return document.get("Statement"), line_of(document, "Statement") or line
-    return None, line
-
-
-def _key_line(statement: dict[str, Any], keys: tuple[str, ...]) -> int | None:
-    if isinstance(statement, LineDict):
-        return next((statement.key_lines[k] for k in keys if k in statement.key_lines), None)
-    return None
-
-
-def build(template: Template) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    resolver = Resolver(template.data)
-    resources = template.resources
-    for logical_id, body in resources.items():
-        if not isinstance(body, dict):
-            continue
-        sources = SOURCES.get(body.get("Type"))  # type: ignore[arg-type]
-        properties = body.get("Properties")
-        if sources is None or not isinstance(properties, dict):
-            continue
-        for spec, kind in sources:
-            for document, path, line in _documents(
-                properties, spec, "Properties", line_of(resources, logical_id)
-            ):
-                statements, line = _statements(document, template, path, line)
-                if isinstance(statements, dict):
-                    own = line_of(statements)
-                    items: list[tuple[Any, int | None, str]] = [
-                        (statements, own or line, f"{path}.Statement")
-                    ]
-                elif isinstance(statements, list):
-                    items = [
-                        (s, line_of(statements, i) or line, f"{path}.Statement[{i}]")
-                        for i, s in enumerate(statements)
-                    ]
-                else:
-                    continue
-                for statement, stmt_line, stmt_path in items:
-                    if not isinstance(statement, dict):
-                        continue
-                    records.append(
-                        _record(
-                            template,
-                            str(logical_id),
-                            body["Type"],
-                            kind,
-                            statement,
-                            stmt_line,
-                            stmt_path,
-                            resolver,
-                        )
-                    )
-    return records
-
-
 def _record(
     template: Template,
     logical_id: str,
@@ -183,9 +270,11 @@ def _record(
     statement: dict[str, Any],
     line: int | None,
     path: str,
+    origin: str,
     resolver: Resolver,
 ) -> dict[str, Any]:
     effect = statement.get("Effect")
+    condition = statement.get("Condition")
     return {
         "template": template.relpath,
         "stack": template.stack,
@@ -202,6 +291,7 @@ def _record(
         "not_resources": _strings(statement.get("NotResource"), resolver),
         "principals": _principals(statement.get("Principal"), resolver),
         "not_principals": _principals(statement.get("NotPrincipal"), resolver),
-        "condition": statement.get("Condition") if isinstance(statement.get("Condition"), dict) else None,
+        "condition": condition if isinstance(condition, dict) else None,
         "action_line": _key_line(statement, ("Action", "NotAction")) or line,
+        "origin": origin,
     }

@@ -46,3 +46,10 @@ def line_of(container: object, key: object = None) -> int | None:
             return container.item_lines[key]
         return container.line or None
     return None
+
+
+# JMESPath checks function arguments by class *name* (``type(x).__name__``),
+# so ``length(properties)`` would reject a LineDict as "unknown". The names
+# say what they are to every consumer that looks; the classes stay distinct.
+LineDict.__name__ = "dict"
+LineList.__name__ = "list"

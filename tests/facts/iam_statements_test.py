@@ -104,3 +104,68 @@ def test_policy_given_as_a_json_string(statements) -> None:  # type: ignore[no-u
     record = _pick(statements, "Repo", "RepositoryPolicyText")
     assert record["principals"] == ["AWS:*"] and record["actions"] == ["ecr:*"]
     assert record["line"] == 44
+
+
+SAM = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src/
+      Policies:
+        - AWSLambdaBasicExecutionRole
+        - DynamoDBCrudPolicy:
+            TableName: !Ref Table
+        - NoSuchPolicyTemplate: {}
+        - Statement:
+            - Effect: Allow
+              Action: s3:GetObject
+              Resource: "*"
+  Machine:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Policies: !Sub "arn:${AWS::Partition}:iam::aws:policy/AdministratorAccess"
+  Table:
+    Type: AWS::DynamoDB::Table
+  Bus:
+    Type: AWS::Events::EventBusPolicy
+    Properties:
+      StatementId: legacy
+      Action: events:PutEvents
+      Principal: "*"
+      Condition: {Type: StringEquals, Key: aws:PrincipalOrgID, Value: o-123}
+"""
+
+
+def _views(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    path = tmp_path / "sam.yaml"
+    path.write_text(text)
+    template = load_template(Candidate(path, "sam.yaml", explicit=True))
+    assert template is not None and template.error is None
+    facts = TemplateFacts(template)
+    return facts.view("iam_statements"), facts.view("iam_managed_policies")
+
+
+def test_sam_policies_without_the_transform(tmp_path: Path) -> None:
+    statements, managed = _views(tmp_path, SAM)
+    by_origin = {s["origin"]: s for s in statements if s["resource"] == "Fn"}
+    crud = by_origin["sam-template:DynamoDBCrudPolicy"]
+    assert "dynamodb:PutItem" in crud["actions"] and crud["policy_kind"] == "identity"
+    assert crud["resources"][0].startswith("<unresolved arn:aws:dynamodb:")
+    assert by_origin["sam-template"]["actions"] == ["<unresolved SAM policy template NoSuchPolicyTemplate>"]
+    assert by_origin["sam-inline"]["actions"] == ["s3:GetObject"]
+    assert by_origin["sam-inline"]["path"] == "Properties.Policies[3].Statement[0]"
+    assert sorted((m["resource"], m["name"], m["aws_managed"]) for m in managed) == [
+        ("Fn", "AWSLambdaBasicExecutionRole", True),
+        ("Machine", "AdministratorAccess", True),
+    ]
+
+
+def test_legacy_event_bus_policy_becomes_a_statement(tmp_path: Path) -> None:
+    statements, _ = _views(tmp_path, SAM)
+    (bus,) = [s for s in statements if s["resource"] == "Bus"]
+    assert bus["principals"] == ["AWS:*"] and bus["actions"] == ["events:PutEvents"]
+    assert bus["condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}

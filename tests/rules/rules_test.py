@@ -19,6 +19,14 @@ REGISTRY = load_registry()
 EXPECTED_FAILURES: dict[str, set[tuple[str | None, int | None]]] = {
     "TPL001": {(None, 5)},
     "IAM001": {("AdminRole", 15), ("ListPolicy", 25), ("SingleStatementPolicy", 33)},
+    "IAM002": {("Role", 21), ("Handler", 32)},
+    "IAM003": {("Deployer", 9), ("Deployer", 14)},
+    "IAM004": {("Policy", 10), ("BucketPolicy", 19)},
+    "IAM005": {("Cleaner", 15)},
+    "IAM006": {("Writer", 12), ("Writer", 15), ("Handler", 26)},
+    "IAM007": {("Deployer", 16), ("Deployer", 19)},
+    "IAM008": {("QueuePolicy", 11), ("Key", 18), ("Invoke", 19)},
+    "IAM009": {("Admin", 13), ("Admin", 14), ("Handler", 22)},
     "NAME001": {("Orders", 7), ("Handler", 13), ("Queue", 20)},
 }
 
@@ -51,6 +59,37 @@ def test_failing_fixture_gives_exactly_the_expected_findings(rule_id: str, tmp_p
 @pytest.mark.parametrize("rule_id", sorted(EXPECTED_FAILURES))
 def test_passing_fixture_gives_no_findings(rule_id: str, tmp_path: Path) -> None:
     assert _findings(rule_id, FIXTURES / rule_id / "pass.yaml", tmp_path) == set()
+
+
+def test_findings_name_the_offending_element(tmp_path: Path) -> None:
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text("schema_version: 1\nname: t\nversion: '1'\nrules:\n  IAM006: {}\n")
+    fixture = FIXTURES / "IAM006" / "fail.yaml"
+    template = load_template(Candidate(fixture, "fail.yaml", explicit=True))
+    assert template is not None
+    (result,) = evaluate([template], REGISTRY, load_policy([policy_file], REGISTRY)).results
+    assert {f.element for f in result.findings} == {
+        "dynamodb:PutItem on *", "logs:CreateLogStream on *", "sqs:Send* on *", "sns:Publish on *"}
+
+
+def test_allow_lists_accept_what_the_organization_accepts(tmp_path: Path) -> None:
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(
+        "schema_version: 1\nname: t\nversion: '1'\nrules:\n"
+        "  IAM006: {params: {allowed_actions: ['logs:*', sqs:SendMessage]}}\n"
+        "  IAM002: {params: {allowed_services: [s3]}}\n"
+    )
+    policy = load_policy([policy_file], REGISTRY)
+    found = {}
+    for rule_id in ("IAM006", "IAM002"):
+        fixture = FIXTURES / rule_id / "fail.yaml"
+        template = load_template(Candidate(fixture, "fail.yaml", explicit=True))
+        assert template is not None
+        results = {r.meta.id: r for r in evaluate([template], REGISTRY, policy).results}
+        found[rule_id] = {f.element for f in results[rule_id].findings}
+    # Waiving logs:* on "*" leaves dynamodb:PutItem and sns:Publish reported.
+    assert found["IAM006"] == {"dynamodb:PutItem on *", "sns:Publish on *"}
+    assert found["IAM002"] == {"dynamodb:*"}
 
 
 def test_rule_ids_are_unique_and_documented() -> None:

@@ -1,0 +1,146 @@
+"""IAM reference data for rules: the action catalogue and its wildcards.
+
+The catalogue (``checker/data/iam_actions.json``) is a pinned snapshot of
+AWS's Service Authorization Reference, built by
+``tools/build_iam_catalogue.py``; it is read on first use only, so templates
+without IAM wildcards never pay for it. Matching is case-insensitive, as IAM
+itself is.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+_LEVELS = {"L": "List", "R": "Read", "W": "Write", "P": "Permissions management", "T": "Tagging"}
+
+# Actions that let a principal grant itself more than it has: the published
+# privilege-escalation paths (Rhino Security Labs' list and its successors).
+PRIVILEGE_ESCALATION = frozenset(
+    a.lower()
+    for a in (
+        "iam:AddUserToGroup",
+        "iam:AttachGroupPolicy",
+        "iam:AttachRolePolicy",
+        "iam:AttachUserPolicy",
+        "iam:CreateAccessKey",
+        "iam:CreateLoginProfile",
+        "iam:CreatePolicyVersion",
+        "iam:DeleteRolePermissionsBoundary",
+        "iam:DeleteUserPermissionsBoundary",
+        "iam:PassRole",
+        "iam:PutGroupPolicy",
+        "iam:PutRolePermissionsBoundary",
+        "iam:PutRolePolicy",
+        "iam:PutUserPermissionsBoundary",
+        "iam:PutUserPolicy",
+        "iam:SetDefaultPolicyVersion",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:UpdateLoginProfile",
+        "sts:AssumeRole",
+        "lambda:UpdateFunctionCode",
+        "lambda:UpdateFunctionConfiguration",
+        "lambda:AddPermission",
+        "glue:UpdateDevEndpoint",
+        "cloudformation:UpdateStack",
+        "ec2:ModifyInstanceAttribute",
+        "ssm:SendCommand",
+        "ssm:StartSession",
+        "codestar:AssociateTeamMember",
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IamAction:
+    """One IAM action as AWS documents it."""
+
+    name: str  # "iam:PassRole", as AWS writes it
+    level: str  # List, Read, Write, Permissions management, Tagging
+    resource_level: bool  # supports resource ARNs, not only "*"
+
+    @property
+    def escalates(self) -> bool:
+        return self.name.lower() in PRIVILEGE_ESCALATION
+
+
+@dataclass(frozen=True, slots=True)
+class IamCatalogue:
+    source: Mapping[str, str]
+    services: Mapping[str, tuple[IamAction, ...]]
+    by_name: Mapping[str, IamAction]
+
+    def lookup(self, action: str) -> IamAction | None:
+        return self.by_name.get(action.lower())
+
+    def match(self, pattern: str) -> tuple[IamAction, ...]:
+        """Catalogue actions an IAM action pattern (``s3:Get*``, ``iam:Pass?ole``) covers."""
+        service, sep, name = pattern.lower().partition(":")
+        if not sep:
+            return ()
+        if "*" not in pattern and "?" not in pattern:
+            found = self.lookup(pattern)
+            return (found,) if found else ()
+        regex = re.compile(re.escape(name).replace(r"\*", ".*").replace(r"\?", "."), re.S)
+        if "*" in service or "?" in service:
+            svc_regex = re.compile(re.escape(service).replace(r"\*", ".*").replace(r"\?", "."))
+            pools = [acts for prefix, acts in self.services.items() if svc_regex.fullmatch(prefix)]
+        else:
+            pools = [self.services.get(service, ())]
+        return tuple(a for acts in pools for a in acts if regex.fullmatch(a.name.partition(":")[2].lower()))
+
+    def knows_service(self, prefix: str) -> bool:
+        return prefix.lower() in self.services
+
+
+def _parse(data: Mapping[str, Any]) -> IamCatalogue:
+    services: dict[str, tuple[IamAction, ...]] = {}
+    by_name: dict[str, IamAction] = {}
+    for prefix, tokens in data["services"].items():
+        actions = []
+        for token in tokens.split():
+            name, _, code = token.rpartition(":")
+            action = IamAction(f"{prefix}:{name}", _LEVELS[code[0]], code[1] == "1")
+            actions.append(action)
+            by_name[action.name.lower()] = action
+        services[prefix] = tuple(actions)
+    source = {k: str(data[k]) for k in ("source", "source_version", "source_sha256", "generated")}
+    return IamCatalogue(source, services, by_name)
+
+
+def catalogue_source() -> dict[str, str]:
+    """Where the catalogue came from (source, version, digests, date), for reports."""
+    about = resources.files("checker").joinpath("data", "iam_actions.about.json").read_text(encoding="utf-8")
+    return {k: str(v) for k, v in json.loads(about).items()}
+
+
+@functools.cache
+def catalogue() -> IamCatalogue:
+    """The packaged catalogue, parsed once per process (immutable thereafter)."""
+    text = resources.files("checker").joinpath("data", "iam_actions.json").read_text(encoding="utf-8")
+    return _parse(json.loads(text))
+
+
+def is_service_wildcard(action: str) -> bool:
+    """``svc:*`` (every action of one service)."""
+    service, sep, name = action.partition(":")
+    return bool(sep) and name == "*" and bool(service) and "*" not in service
+
+
+def has_wildcard(action: str) -> bool:
+    return "*" in action or "?" in action
+
+
+def listed(action: str, patterns: list[str] | tuple[str, ...]) -> bool:
+    """Whether an organization's allow-list (exact names, ``svc:*`` or globs) covers ``action``."""
+    lowered = action.lower()
+    for pattern in patterns:
+        regex = re.escape(pattern.lower()).replace(r"\*", ".*").replace(r"\?", ".")
+        if re.fullmatch(regex, lowered):
+            return True
+    return False

@@ -1,0 +1,87 @@
+"""IAM003: a partial wildcard expands to permission-management or
+privilege-escalation actions (``iam:*Policy*``, ``iam:Pass*``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from checker.ruleapi import (
+    Facts,
+    Finding,
+    Param,
+    RuleMeta,
+    finding_for,
+    has_wildcard,
+    iam_catalogue,
+    is_service_wildcard,
+    listed,
+)
+
+_SHOWN = 6
+
+
+class EscalatingWildcard:
+    meta = RuleMeta(
+        id="IAM003",
+        title="Wildcard action grants permission management or privilege escalation",
+        severity="high",
+        tags=("iam",),
+        views=("iam_statements",),
+        rationale=(
+            "A pattern such as `iam:*Policy*` or `iam:Pass*` reads as narrow but expands to "
+            "actions that change permissions (`iam:AttachRolePolicy`, `iam:PutRolePolicy`, "
+            "`iam:CreatePolicyVersion`) or hand a role to a service (`iam:PassRole`): the known "
+            "paths from a small foothold to administrator. The expansion is checked against AWS's "
+            "own action catalogue, so new actions matching the pattern are caught too."
+        ),
+        remediation=(
+            "Replace the pattern with the exact actions needed. Actions your organization accepts "
+            "can be listed in `allowed_actions`."
+        ),
+        params=(
+            Param(
+                "allowed_actions",
+                "string_list",
+                [],
+                "actions (or globs) accepted even though they manage permissions",
+                tighter="fewer",
+            ),
+        ),
+        example_fail='Statement:\n  - Effect: Allow\n    Action: iam:*Policy*\n    Resource: "*"\n',
+        example_pass=(
+            "Statement:\n  - Effect: Allow\n    Action: iam:GetRolePolicy\n"
+            "    Resource: !GetAtt AppRole.Arn\n"
+        ),
+        references=(
+            "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html",
+            "https://rhinosecuritylabs.com/aws/aws-privilege-escalation-methods-mitigation/",
+        ),
+    )
+
+    def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:
+        allowed = params["allowed_actions"]
+        for record in facts.view("iam_statements"):
+            if record["effect"] != "Allow" or record["policy_kind"] != "identity":
+                continue
+            for action in record["actions"]:
+                # "*" and "svc:*" are IAM001 and IAM002; only partial patterns here.
+                if action == "*" or is_service_wildcard(action) or not has_wildcard(action):
+                    continue
+                risky = sorted(
+                    a.name
+                    for a in iam_catalogue().match(action)
+                    if (a.level == "Permissions management" or a.escalates) and not listed(a.name, allowed)
+                )
+                if risky:
+                    more = f" and {len(risky) - _SHOWN} more" if len(risky) > _SHOWN else ""
+                    yield finding_for(
+                        record,
+                        f"{action!r} expands to permission-management or escalation actions: "
+                        f"{', '.join(risky[:_SHOWN])}{more}",
+                        line=record["action_line"],
+                        element=action,
+                    )
+
+
+RULE = EscalatingWildcard()

@@ -1,0 +1,94 @@
+"""IAM006: write or permission-management actions allowed on ``Resource: "*"``
+although they can be scoped to resources."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from checker.ruleapi import (
+    Facts,
+    Finding,
+    Param,
+    RuleMeta,
+    finding_for,
+    iam_catalogue,
+    is_service_wildcard,
+    listed,
+)
+
+_LEVELS = ("Write", "Permissions management")
+_SHOWN = 6
+
+
+class WriteOnAnyResource:
+    meta = RuleMeta(
+        id="IAM006",
+        title="Write access on every resource where it can be scoped",
+        severity="medium",
+        tags=("iam",),
+        views=("iam_statements",),
+        rationale=(
+            '`Resource: "*"` on `dynamodb:PutItem` lets the workload write to every table in the '
+            "account, not only its own. Many actions, most `Describe*` and `List*` calls among "
+            "them, accept only `*`, and those are not reported: the rule uses AWS's action "
+            "catalogue to report only write and permission-management actions that support "
+            "resource-level permissions, so each finding can be fixed."
+        ),
+        remediation=(
+            "Scope `Resource` to the ARNs the workload uses (`!GetAtt Table.Arn`, "
+            '`!Sub "${Bucket.Arn}/*"`). Actions your organization accepts on `*` (for example '
+            "`logs:CreateLogStream`) can be listed in `allowed_actions`."
+        ),
+        params=(
+            Param(
+                "allowed_actions",
+                "string_list",
+                [],
+                'actions (or globs) accepted on Resource "*"',
+                tighter="fewer",
+            ),
+        ),
+        example_fail='Statement:\n  - Effect: Allow\n    Action: dynamodb:PutItem\n    Resource: "*"\n',
+        example_pass=(
+            "Statement:\n  - Effect: Allow\n    Action: dynamodb:PutItem\n    Resource: !GetAtt Table.Arn\n"
+        ),
+        references=(
+            "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_controls.html#access_controls-resource-level",
+        ),
+    )
+
+    def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:
+        allowed = params["allowed_actions"]
+        for record in facts.view("iam_statements"):
+            if (
+                record["effect"] != "Allow"
+                or record["policy_kind"] != "identity"
+                or "*" not in record["resources"]
+            ):
+                continue
+            for action in record["actions"]:
+                # Whole-account and whole-service wildcards are IAM001/IAM002, and
+                # iam:PassRole on "*" is IAM007.
+                if action == "*" or is_service_wildcard(action):
+                    continue
+                scoped = sorted(
+                    a.name
+                    for a in iam_catalogue().match(action)
+                    if a.level in _LEVELS
+                    and a.resource_level
+                    and a.name.lower() != "iam:passrole"
+                    and not listed(a.name, allowed)
+                )
+                if scoped:
+                    more = f" and {len(scoped) - _SHOWN} more" if len(scoped) > _SHOWN else ""
+                    which = "" if scoped == [action] else f": {', '.join(scoped[:_SHOWN])}{more}"
+                    yield finding_for(
+                        record,
+                        f"{action!r} on Resource '*' grants writes that can be scoped to resources{which}",
+                        line=record["action_line"],
+                        element=f"{action} on *",
+                    )
+
+
+RULE = WriteOnAnyResource()
