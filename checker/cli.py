@@ -93,13 +93,23 @@ def cmd_check(args: argparse.Namespace) -> int:
     from checker.report import build_statement
     from checker.templates import load_template
 
+    if args.sign_key:
+        from checker.signing import load_signer, sign_envelope
+
     started = _now()
-    formats = [OutputFormat(f) for f in (args.format or ["text"])]
+    names = list(args.format or (["dsse", "text"] if args.sign_key else ["text"]))
+    if "dsse" in names and not args.sign_key:
+        raise UsageError("--format dsse needs --sign-key (use --format json for the unsigned statement)")
     outputs = list(args.output or [])
-    if len(outputs) > len(formats):
+    if args.sign_key and not outputs:
+        raise UsageError("give --output for the signed report (for example --output report.dsse.json)")
+    if len(outputs) > len(names):
         raise UsageError("more --output than --format options: give one --format per --output")
-    if sum(1 for i in range(len(formats)) if i >= len(outputs) or outputs[i] == "-") > 1:
+    if sum(1 for i in range(len(names)) if i >= len(outputs) or outputs[i] == "-") > 1:
         raise UsageError("only one format can go to standard output: give the others an --output")
+    # Load the key before the run, so a wrong key fails fast and no unsigned
+    # report is left behind.
+    signer = load_signer(args.sign_key, os.environ) if args.sign_key else None
     root = Path(args.root) if args.root else Path.cwd()
     if not root.is_dir():
         raise UsageError(f"--root {args.root} is not a directory")
@@ -123,10 +133,66 @@ def cmd_check(args: argparse.Namespace) -> int:
         finished=_now(),
     )
     metas = {rule_id: rule.meta for rule_id, rule in registry.items()}
-    for index, fmt in enumerate(formats):
+    for index, name in enumerate(names):
         output = outputs[index] if index < len(outputs) else None
-        _write(fmt.render(statement, metas, color=_color(output)), output)
+        if name == "dsse":
+            assert signer is not None
+            payload = json.dumps(statement, ensure_ascii=False, separators=(",", ":")).encode()
+            _write(json.dumps(sign_envelope(payload, signer), indent=2) + "\n", output)
+        else:
+            _write(OutputFormat(name).render(statement, metas, color=_color(output)), output)
     return 0 if evaluation.verdict == "pass" else 1
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from checker.signing import generate_key
+
+    passphrase = None
+    if args.passphrase_env:
+        passphrase = os.environ.get(args.passphrase_env)
+        if not passphrase:
+            raise UsageError(f"environment variable {args.passphrase_env} is empty or not set")
+    keyid = generate_key(Path(args.out), args.type, passphrase)
+    _write(f"{keyid}\n", None)
+    print(f"wrote {args.out}.key (private, keep it secret) and {args.out}.pub; key id above", file=sys.stderr)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from checker.policy import policy_file_digest
+    from checker.verify import Expectations, append_audit_log, load_trust, parse_duration, verify
+
+    if args.policy and args.policy_digest:
+        raise UsageError("give --policy or --policy-digest, not both")
+    trust = [key for path in args.trust for key in load_trust(Path(path))]
+    pinned = policy_file_digest(Path(args.policy), args.policy) if args.policy else args.policy_digest
+    expect = Expectations(
+        trust=trust,
+        subjects=[Path(p) for p in args.subject],
+        policy_digest=pinned,
+        max_age=parse_duration(args.max_age) if args.max_age else None,
+        commit=args.commit,
+        threshold=args.threshold,
+        allow_break_glass=args.allow_break_glass,
+    )
+    try:
+        envelope = Path(args.report).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read report {args.report}: {exc.strerror}") from None
+    result = verify(envelope, expect)
+    if args.audit_log:
+        append_audit_log(Path(args.audit_log), result)
+    if args.format == "json":
+        _write(json.dumps(result.to_json(), indent=2) + "\n", None)
+    elif result.accepted:
+        _write(f"verified: {args.report} passes, signed by {', '.join(result.keyids)}\n", None)
+    else:
+        _write("".join(f"rejected: {r.message} [{r.code}]\n" for r in result.reasons), None)
+    if result.accepted:
+        return 0
+    # A report that is not even a well-formed envelope or statement is bad input.
+    malformed = {"envelope-malformed", "statement-malformed"}
+    return 2 if any(r.code in malformed for r in result.reasons) else 1
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:
@@ -219,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--format",
         action="append",
-        choices=["text", "json"],
+        choices=["text", "json", "dsse"],
         help="output format (repeatable, each paired with an --output)",
     )
     check.add_argument("--output", action="append", metavar="FILE", help="write the output to FILE")
@@ -238,7 +304,59 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip paths matching GLOB, relative to the root (repeatable)",
     )
     check.add_argument("--root", metavar="DIR", help="paths in findings are relative to DIR (default: .)")
+    check.add_argument(
+        "--sign-key",
+        metavar="REF",
+        help="sign the report (format dsse): a PEM key file, env:NAME, or awskms:KEY",
+    )
     check.set_defaults(func=cmd_check)
+
+    keygen = commands.add_parser(
+        "keygen",
+        help="create a signing key pair",
+        description="Write PREFIX.key (PKCS#8 PEM, mode 0600) and PREFIX.pub "
+        "(SPKI PEM) and print the key id (sha256 of the public key's DER).",
+    )
+    keygen.add_argument("--out", required=True, metavar="PREFIX")
+    keygen.add_argument("--type", choices=["ed25519", "ecdsa-p256"], default="ed25519")
+    keygen.add_argument(
+        "--passphrase-env",
+        metavar="NAME",
+        help="encrypt the private key with the passphrase in environment variable NAME",
+    )
+    keygen.set_defaults(func=cmd_keygen)
+
+    ver = commands.add_parser(
+        "verify",
+        help="verify a signed report before promotion",
+        description="Exit 0 only if the report is signed by a trusted key and passes "
+        "every check given; otherwise print one line per reason and exit 1 "
+        "(2 for an unreadable or malformed report).",
+    )
+    ver.add_argument("report", metavar="REPORT", help="the DSSE envelope written by check --sign-key")
+    ver.add_argument(
+        "--trust",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="public key PEM, or keyring YAML/JSON (repeatable)",
+    )
+    ver.add_argument(
+        "--subject",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="artifact that must be a subject of the report (repeatable)",
+    )
+    ver.add_argument("--policy", metavar="FILE", help="the policy whose digest the report must carry")
+    ver.add_argument("--policy-digest", metavar="sha256:HEX", help="the pinned policy digest")
+    ver.add_argument("--max-age", metavar="DURATION", help="reject reports older than this (30m, 12h, 7d)")
+    ver.add_argument("--commit", metavar="SHA", help="the commit the report must be for")
+    ver.add_argument("--threshold", type=int, default=1, help="distinct trusted signatures needed")
+    ver.add_argument("--allow-break-glass", action="store_true", help=argparse.SUPPRESS)
+    ver.add_argument("--format", choices=["text", "json"], default="text")
+    ver.add_argument("--audit-log", metavar="FILE", help="append one JSON line per verification")
+    ver.set_defaults(func=cmd_verify)
 
     rules = commands.add_parser("rules", help="list and explain rules")
     rules_commands = rules.add_subparsers(dest="rules_command", metavar="COMMAND", required=True)

@@ -8,8 +8,10 @@ apart from timestamps and run facts.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from checker import __version__
@@ -21,6 +23,13 @@ from checker.provenance import SourceFacts
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://checker.dev/compliance-report/v1"
 TOOL_NAME = "checker"
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema of a report (Statement + predicate), as published."""
+    text = resources.files("checker").joinpath("schemas", "report.schema.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 @dataclass(frozen=True, slots=True)
