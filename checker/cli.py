@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,8 +19,6 @@ from checker import __version__
 from checker.errors import CheckerError, UsageError
 
 if TYPE_CHECKING:  # imported lazily at run time, to keep `checker --version` instant
-    from checker.engine import Evaluation
-    from checker.provenance import SourceFacts
     from checker.registry import Registry
     from checker.report import Subject
 
@@ -54,49 +52,23 @@ def _registry(args: argparse.Namespace) -> Registry:
     return load_registry(Path(d) for d in args.rules)
 
 
-def _policy_paths(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
-    from checker.policy import default_policy_path
-
-    if args.policy:
-        return [Path(p) for p in args.policy], list(args.policy)
-    return [default_policy_path()], ["(built-in) policies/baseline.yaml"]
-
-
-def _subjects(
-    args: argparse.Namespace, root: Path, source: SourceFacts | None, evaluation: Evaluation
-) -> list[Subject]:
+def _subjects(given: Sequence[str]) -> list[Subject]:
     from checker.report import Subject
 
     subjects = []
-    for given in args.subject:
-        path = Path(given)
+    for name in given:
         try:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            digest = hashlib.sha256(Path(name).read_bytes()).hexdigest()
         except OSError as exc:
-            raise UsageError(f"cannot read subject {given}: {exc.strerror}") from None
-        subjects.append(Subject(Path(given).as_posix(), {"sha256": digest}))
-    if subjects:
-        return subjects
-    if source is not None:
-        name = source.repository or root.name
-        return [Subject(name, {"gitCommit": source.commit})]
-    return [Subject(t.path, {"sha256": t.sha256}) for t in evaluation.templates if t.sha256]
+            raise UsageError(f"cannot read subject {name}: {exc.strerror}") from None
+        subjects.append(Subject(Path(name).as_posix(), {"sha256": digest}))
+    return subjects
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from checker.discovery import discover
-    from checker.engine import evaluate
-    from checker.iam import catalogue_source
-    from checker.policy import load_policy
-    from checker.provenance import ci_facts, git_facts
+    from checker.gate import CheckRequest, run_check
     from checker.render import OutputFormat
-    from checker.report import build_statement
-    from checker.templates import load_template
 
-    if args.sign_key:
-        from checker.signing import load_signer, sign_envelope
-
-    started = _now()
     names = list(args.format or (["dsse", "text"] if args.sign_key else ["text"]))
     if "dsse" in names and not args.sign_key:
         raise UsageError("--format dsse needs --sign-key (use --format json for the unsigned statement)")
@@ -107,41 +79,39 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("more --output than --format options: give one --format per --output")
     if sum(1 for i in range(len(names)) if i >= len(outputs) or outputs[i] == "-") > 1:
         raise UsageError("only one format can go to standard output: give the others an --output")
-    # Load the key before the run, so a wrong key fails fast and no unsigned
-    # report is left behind.
-    signer = load_signer(args.sign_key, os.environ) if args.sign_key else None
+    signer = None
+    if args.sign_key:
+        from checker.signing import load_signer, sign_envelope
+
+        # Load the key before the run, so a wrong key fails fast and no
+        # unsigned report is left behind.
+        signer = load_signer(args.sign_key, os.environ)
     root = Path(args.root) if args.root else Path.cwd()
     if not root.is_dir():
         raise UsageError(f"--root {args.root} is not a directory")
     registry = _registry(args)
-    policy_paths, displays = _policy_paths(args)
-    policy = load_policy(policy_paths, registry, displays)
-    found = discover([Path(p) for p in (args.paths or ["."])], root, args.exclude)
-    loaded = (load_template(c) for c in found.candidates)
-    evaluation = evaluate((t for t in loaded if t is not None), registry, policy)
-    source = git_facts(found.root)
-    iam_active = any("iam" in registry[r].meta.tags for r, s in policy.rules.items() if s.enforce != "off")
-    statement = build_statement(
-        evaluation=evaluation,
-        policy=policy,
-        subjects=_subjects(args, found.root, source, evaluation),
-        source=source,
-        ci=ci_facts(os.environ),
-        skipped=found.skipped,
-        data_sources=[{"name": "iam-actions", **catalogue_source()}] if iam_active else [],
-        started=started,
-        finished=_now(),
+    request = CheckRequest(
+        paths=[Path(p) for p in (args.paths or ["."])],
+        root=root,
+        policies=[Path(p) for p in args.policy],
+        excludes=args.exclude,
+        env=args.env,
+        baseline=Path(args.baseline) if args.baseline else None,
+        break_glass=Path(args.break_glass) if args.break_glass else None,
+        subjects=_subjects(args.subject),
+        environ=dict(os.environ),
     )
+    run = run_check(request, registry)
     metas = {rule_id: rule.meta for rule_id, rule in registry.items()}
     for index, name in enumerate(names):
         output = outputs[index] if index < len(outputs) else None
         if name == "dsse":
             assert signer is not None
-            payload = json.dumps(statement, ensure_ascii=False, separators=(",", ":")).encode()
+            payload = json.dumps(run.statement, ensure_ascii=False, separators=(",", ":")).encode()
             _write(json.dumps(sign_envelope(payload, signer), indent=2) + "\n", output)
         else:
-            _write(OutputFormat(name).render(statement, metas, color=_color(output)), output)
-    return 0 if evaluation.verdict == "pass" else 1
+            _write(OutputFormat(name).render(run.statement, metas, color=_color(output)), output)
+    return 0 if run.evaluation.verdict == "pass" else 1
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
@@ -241,6 +211,102 @@ def cmd_policy_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_policy_explain(args: argparse.Namespace) -> int:
+    from checker.gate import policy_layers
+    from checker.policy import explain, load_policy
+
+    root = Path(args.root) if args.root else Path.cwd()
+    paths, displays = policy_layers([Path(p) for p in args.policy], root)
+    data = explain(load_policy(paths, _registry(args), displays, env=args.env))
+    if args.format == "json":
+        _write(json.dumps(data, indent=2) + "\n", None)
+        return 0
+    lines = [
+        f"policy {data['name']} {data['version']} ({data['digest']})"
+        + (f", env {data['env']}" if data["env"] else "")
+    ]
+    lines += [
+        f"  {layer['role']}: {layer['path']} ({layer['name']} {layer['version']}, {layer['digest']})"
+        for layer in data["layers"]
+    ]
+    lines.append("settings: " + ", ".join(f"{k}={json.dumps(v)}" for k, v in data["settings"].items()))
+    lines += [f"exclude {e['glob']}  <- {e['source']}" for e in data["exclude"]]
+    for rule_id, rule in data["rules"].items():
+        origin = rule["origin"]
+        lines.append(
+            f"{rule_id}: {rule['enforce']} <- {origin.get('enforce', 'default')}; "
+            f"severity {rule['severity']} <- {origin.get('severity', 'rule default')}"
+        )
+        for name, value in rule["params"].items():
+            lines.append(
+                f"    {name} = {json.dumps(value)}  <- {origin.get(f'params.{name}', 'rule default')}"
+            )
+        if rule["scope"]:
+            lines.append(f"    scope {json.dumps(rule['scope'])}  <- {origin.get('scope')}")
+    lines += [
+        f"waiver {w['id']} {w['rule']} {json.dumps(w['scope'])} until {w['expires']} "
+        f"(approved by {w['approved_by']})  <- {w['source']}"
+        for w in data["waivers"]
+    ]
+    _write("\n".join(lines) + "\n", None)
+    return 0
+
+
+def cmd_policy_test(args: argparse.Namespace) -> int:
+    from checker.policytest import run_cases
+
+    results = run_cases(Path(args.dir), [Path(p) for p in args.policy], _registry(args))
+    for case in results:
+        _write(f"{'ok  ' if case.passed else 'FAIL'} {case.name}\n", None)
+        for problem in case.problems:
+            _write(f"     {problem}\n", None)
+    failed = sum(not c.passed for c in results)
+    _write(f"{len(results) - failed} passed, {failed} failed\n", None)
+    return 1 if failed else 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    import yaml
+
+    from checker.gate import BASELINE_FILE, CheckRequest, baseline_document, run_check
+
+    root = Path(args.root) if args.root else Path.cwd()
+    now = datetime.now(UTC)
+    request = CheckRequest(
+        paths=[Path(p) for p in (args.paths or ["."])],
+        root=root,
+        policies=[Path(p) for p in args.policy],
+        excludes=args.exclude,
+        env=args.env,
+        environ=dict(os.environ),
+        now=now,
+        use_baseline=False,
+    )
+    registry = _registry(args)
+    run = run_check(request, registry)
+    days = args.days if args.days is not None else run.policy.settings.max_waiver_days
+    if days > run.policy.settings.max_waiver_days:
+        raise UsageError(
+            f"--days {days} is beyond the {run.policy.settings.max_waiver_days}-day horizon "
+            "the baseline policy allows"
+        )
+    document = baseline_document(run, args.approved_by, args.reason, now + timedelta(days=days), now)
+    header = (
+        "# checker adoption baseline: today's findings, accepted until they expire.\n"
+        "# Only new findings fail. Refresh with `checker baseline` to drop fixed ones.\n"
+    )
+    output = Path(args.output or root / BASELINE_FILE)
+    try:
+        output.write_text(header + yaml.safe_dump(document, sort_keys=False, width=120), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    print(
+        f"wrote {output}: {len(document['entries'])} finding(s) accepted until {document['expires']}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_policy_digest(args: argparse.Namespace) -> int:
     from checker.policy import policy_file_digest
 
@@ -305,6 +371,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--root", metavar="DIR", help="paths in findings are relative to DIR (default: .)")
     check.add_argument(
+        "--env",
+        choices=["dev", "staging", "prod"],
+        help="the environment the stacks are for; policies may be stricter for some",
+    )
+    check.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help=f"adoption baseline of accepted findings (default: {'.checker-baseline.yml'} at the root)",
+    )
+    check.add_argument(
+        "--break-glass",
+        metavar="FILE",
+        help="emergency override for an incident (incident, approved_by, reason, expires)",
+    )
+    check.add_argument(
         "--sign-key",
         metavar="REF",
         help="sign the report (format dsse): a PEM key file, env:NAME, or awskms:KEY",
@@ -353,10 +434,35 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--max-age", metavar="DURATION", help="reject reports older than this (30m, 12h, 7d)")
     ver.add_argument("--commit", metavar="SHA", help="the commit the report must be for")
     ver.add_argument("--threshold", type=int, default=1, help="distinct trusted signatures needed")
-    ver.add_argument("--allow-break-glass", action="store_true", help=argparse.SUPPRESS)
+    ver.add_argument(
+        "--allow-break-glass",
+        action="store_true",
+        help="accept a report that passed only through a break-glass override",
+    )
     ver.add_argument("--format", choices=["text", "json"], default="text")
     ver.add_argument("--audit-log", metavar="FILE", help="append one JSON line per verification")
     ver.set_defaults(func=cmd_verify)
+
+    base = commands.add_parser(
+        "baseline",
+        help="record today's findings so that only new ones fail",
+        description="Write an adoption baseline (default .checker-baseline.yml): "
+        "today's findings by fingerprint, accepted until they expire. Rerun to "
+        "refresh: fixed findings drop out.",
+    )
+    base.add_argument("paths", nargs="*", metavar="PATH")
+    base.add_argument("--policy", action="append", default=[], metavar="FILE")
+    base.add_argument("--env", choices=["dev", "staging", "prod"])
+    base.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    base.add_argument("--root", metavar="DIR")
+    base.add_argument("--approved-by", required=True, metavar="WHO", help="who accepts these findings")
+    base.add_argument("--reason", default="adoption baseline: findings that predate the gate")
+    base.add_argument(
+        "--days", type=int, help="days until the baseline expires (default: the policy's maximum)"
+    )
+    base.add_argument("--output", metavar="FILE")
+    rules_option(base)
+    base.set_defaults(func=cmd_baseline)
 
     rules = commands.add_parser("rules", help="list and explain rules")
     rules_commands = rules.add_subparsers(dest="rules_command", metavar="COMMAND", required=True)
@@ -379,6 +485,26 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", metavar="FILE")
     rules_option(validate)
     validate.set_defaults(func=cmd_policy_validate)
+    explain = policy_commands.add_parser(
+        "explain", help="show the effective policy and where each setting came from"
+    )
+    explain.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="baseline, then overlays (default: built-in baseline and ./.checker.yml)",
+    )
+    explain.add_argument("--env", choices=["dev", "staging", "prod"])
+    explain.add_argument("--root", metavar="DIR", help="where to look for .checker.yml (default: .)")
+    explain.add_argument("--format", choices=["text", "json"], default="text")
+    rules_option(explain)
+    explain.set_defaults(func=cmd_policy_explain)
+    ptest = policy_commands.add_parser("test", help="run policy unit tests (folders with case.yaml)")
+    ptest.add_argument("dir", metavar="DIR")
+    ptest.add_argument("--policy", action="append", default=[], metavar="FILE")
+    rules_option(ptest)
+    ptest.set_defaults(func=cmd_policy_test)
     digest = policy_commands.add_parser("digest", help="print the digest the release side pins")
     digest.add_argument("file", metavar="FILE")
     digest.set_defaults(func=cmd_policy_digest)

@@ -1,4 +1,5 @@
-"""Evaluation: every selected rule over every template, each outcome explicit.
+"""Evaluation and judgement: every selected rule over every template in its
+scope, then waivers, then the verdict; each outcome explicit.
 
 Templates are loaded and judged one at a time, so memory holds one parsed
 template at once. A rule that raises is recorded as an error for that
@@ -8,14 +9,17 @@ template (the verdict then fails); the other rules and templates still run.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
 
 from checker.errors import CheckerError
 from checker.facts import TemplateFacts
+from checker.loaders.nodes import LineDict
 from checker.policy import Policy, RuleSetting
 from checker.ruleapi import Finding, Rule, RuleMeta
 from checker.templates import Template
+from checker.waivers import Waiver, WaiverOutcome, apply_waivers
 
 Status = Literal["pass", "fail", "waived", "error", "skipped"]
 
@@ -28,10 +32,11 @@ class RuleResult:
     reason: str
     findings: tuple[Finding, ...]
     errors: tuple[str, ...] = ()
+    waived: tuple[tuple[Finding, str], ...] = ()  # (finding, waiver id)
 
     @property
     def blocking(self) -> bool:
-        """Whether this result fails the verdict."""
+        """Whether this result fails the verdict (before any break-glass)."""
         if self.status == "error":
             return True
         return self.status == "fail" and self.setting.enforce == "error"
@@ -48,19 +53,52 @@ class TemplateSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class InlineSuppression:
+    """A waiver written in a template's resource ``Metadata.checker.waivers``."""
+
+    template: str
+    resource: str
+    entry: LineDict
+
+
+@dataclass(frozen=True, slots=True)
+class BreakGlass:
+    """An emergency override for an incident: lets a blocked hot fix through,
+    visibly, for a short time."""
+
+    incident: str
+    approved_by: str
+    reason: str
+    expires: datetime
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Evaluation:
     results: tuple[RuleResult, ...]
     templates: tuple[TemplateSummary, ...]
+    inline: tuple[InlineSuppression, ...] = ()
+    waivers: tuple[WaiverOutcome, ...] = ()
+    ignored_inline: tuple[InlineSuppression, ...] = ()
+    break_glass: BreakGlass | None = None
+    break_glass_active: bool = False
+
+    @property
+    def blocking(self) -> list[str]:
+        return [r.meta.id for r in self.results if r.blocking]
 
     @property
     def verdict(self) -> Literal["pass", "fail"]:
-        return "fail" if any(r.blocking for r in self.results) else "pass"
+        if not self.blocking:
+            return "pass"
+        return "pass" if self.break_glass_active else "fail"
 
 
 @dataclass
 class _Collector:
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    in_scope: int = 0
 
 
 def _run(rule: Rule, setting: RuleSetting, facts: TemplateFacts, into: _Collector) -> None:
@@ -73,12 +111,26 @@ def _run(rule: Rule, setting: RuleSetting, facts: TemplateFacts, into: _Collecto
         into.errors.append(f"{facts.template.relpath}: rule crashed: {type(exc).__name__}: {exc}")
 
 
+def _inline_suppressions(template: Template) -> list[InlineSuppression]:
+    found = []
+    for logical_id, body in template.resources.items():
+        metadata = body.get("Metadata") if isinstance(body, dict) else None
+        checker = metadata.get("checker") if isinstance(metadata, dict) else None
+        entries = checker.get("waivers") if isinstance(checker, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, LineDict):
+                found.append(InlineSuppression(template.relpath, str(logical_id), entry))
+    return found
+
+
 def evaluate(templates: Iterable[Template], registry: Mapping[str, Rule], policy: Policy) -> Evaluation:
+    """Run each enabled rule on each template in the rule's scope."""
     active: list[tuple[Rule, RuleSetting]] = [
         (registry[rule_id], setting) for rule_id, setting in policy.rules.items() if setting.enforce != "off"
     ]
     collected = {rule.meta.id: _Collector() for rule, _ in active}
     summaries: list[TemplateSummary] = []
+    inline: list[InlineSuppression] = []
     for template in templates:
         facts = TemplateFacts(template)
         summaries.append(
@@ -91,13 +143,18 @@ def evaluate(templates: Iterable[Template], registry: Mapping[str, Rule], policy
                 len(template.resources),
             )
         )
+        inline += _inline_suppressions(template)
         for rule, setting in active:
-            _run(rule, setting, facts, collected[rule.meta.id])
+            # Parse errors are judged everywhere: a scope cannot hide a broken file.
+            if rule.meta.mandatory or setting.scope.applies(template.relpath, template.stack, policy.env):
+                into = collected[rule.meta.id]
+                into.in_scope += 1
+                _run(rule, setting, facts, into)
     results = [
         _result(registry[rule_id], setting, collected.get(rule_id), bool(summaries))
         for rule_id, setting in policy.rules.items()
     ]
-    return Evaluation(tuple(results), tuple(sorted(summaries, key=lambda s: s.path)))
+    return Evaluation(tuple(results), tuple(sorted(summaries, key=lambda s: s.path)), tuple(inline))
 
 
 def _result(rule: Rule, setting: RuleSetting, collected: _Collector | None, any_input: bool) -> RuleResult:
@@ -118,7 +175,47 @@ def _result(rule: Rule, setting: RuleSetting, collected: _Collector | None, any_
         return RuleResult(meta, setting, "fail", f"{len(findings)} finding(s)", findings)
     if not any_input:
         return RuleResult(meta, setting, "skipped", "no templates found", ())
+    if not collected.in_scope:
+        return RuleResult(meta, setting, "skipped", "no template in the rule's scope", ())
     return RuleResult(meta, setting, "pass", "no findings", ())
+
+
+def judge(
+    evaluation: Evaluation,
+    waivers: Sequence[Waiver],
+    now: datetime,
+    *,
+    ignored_inline: Sequence[InlineSuppression] = (),
+    break_glass: BreakGlass | None = None,
+) -> Evaluation:
+    """Apply waivers (never to mandatory rules, nor over a rule error) and break-glass."""
+    waivable = {
+        r.meta.id: r.findings for r in evaluation.results if r.status == "fail" and not r.meta.mandatory
+    }
+    judged, outcomes = apply_waivers(waivable, waivers, now)
+    results = []
+    for result in evaluation.results:
+        verdicts = judged.get(result.meta.id)
+        if verdicts is None:
+            results.append(result)
+            continue
+        open_findings = tuple(f for f, waiver in verdicts.findings if waiver is None)
+        waived = tuple((f, waiver) for f, waiver in verdicts.findings if waiver is not None)
+        if open_findings:
+            status: Status = "fail"
+            reason = f"{len(open_findings)} finding(s)" + (f", {len(waived)} waived" if waived else "")
+        else:
+            status, reason = "waived", f"all {len(waived)} finding(s) waived"
+        results.append(replace(result, status=status, reason=reason, findings=open_findings, waived=waived))
+    active = break_glass is not None and break_glass.expires >= now
+    return replace(
+        evaluation,
+        results=tuple(results),
+        waivers=tuple(outcomes),
+        ignored_inline=tuple(ignored_inline),
+        break_glass=break_glass,
+        break_glass_active=active,
+    )
 
 
 def _finding_key(finding: Finding) -> tuple[str, int, str, str, str]:
@@ -126,5 +223,19 @@ def _finding_key(finding: Finding) -> tuple[str, int, str, str, str]:
     return (loc.path, loc.line or 0, loc.resource or "", finding.message, finding.element or "")
 
 
-def blocking_rules(results: Sequence[RuleResult]) -> list[str]:
-    return [r.meta.id for r in results if r.blocking]
+def describe_findings(result: RuleResult) -> list[dict[str, Any]]:
+    """Open findings, then waived ones marked with the waiver that waived them."""
+
+    def one(finding: Finding, waiver: str | None) -> dict[str, Any]:
+        loc = finding.location
+        out: dict[str, Any] = {
+            "message": finding.message,
+            "location": {"path": loc.path, "line": loc.line, "resource": loc.resource},
+        }
+        if finding.element is not None:
+            out["element"] = finding.element
+        if waiver is not None:
+            out["waived_by"] = waiver
+        return out
+
+    return [one(f, None) for f in result.findings] + [one(f, w) for f, w in result.waived]

@@ -17,27 +17,40 @@ an overlay that may only tighten it (add rules, raise enforcement, move a
 parameter the way the rule says is tighter) unless the baseline marks the
 rule or parameter ``overridable``. Every error names file, line and field,
 and suggests the closest valid name for a typo.
+
+Beyond ``rules``, a policy may set (the baseline only) ``settings`` for
+waivers and break-glass, scope a rule to paths, stacks and environments,
+give per-environment overrides, exclude paths, and list ``waivers``; see
+``policies/baseline.yaml`` for each, commented.
 """
 
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
 from checker.errors import InputError, PolicyError
 from checker.loaders import LineDict, load_document
 from checker.ruleapi import SEVERITIES, Param, Rule
+from checker.waivers import Waiver, parse_expiry, with_id
 
 Enforce = Literal["error", "warn", "off"]
 ENFORCE_ORDER: dict[str, int] = {"off": 0, "warn": 1, "error": 2}
 SCHEMA_VERSION = 1
-_TOP_KEYS = ("schema_version", "name", "version", "description", "rules")
-_RULE_KEYS = ("enforce", "severity", "params", "overridable")
+_TOP_KEYS = ("schema_version", "name", "version", "description", "settings", "exclude", "rules", "waivers")
+_RULE_KEYS = ("enforce", "severity", "params", "overridable", "scope", "environments")
+_SETTING_KEYS = ("max_waiver_days", "inline_suppressions", "break_glass_max_hours")
+_SCOPE_KEYS = ("paths", "exclude_paths", "stacks", "envs")
+_WAIVER_KEYS = ("id", "rule", "scope", "reason", "ticket", "approved_by", "expires")
+_WAIVER_SCOPE_KEYS = ("template", "resource", "element")
+ENVIRONMENTS = ("dev", "staging", "prod")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +65,46 @@ class PolicyLayer:
 
 
 @dataclass(frozen=True, slots=True)
+class Settings:
+    """Organization-wide limits; only the baseline sets them."""
+
+    max_waiver_days: int = 90
+    inline_suppressions: bool = False
+    break_glass_max_hours: int = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a rule applies: template path globs, stack name globs, environments."""
+
+    paths: tuple[str, ...] = ()
+    exclude_paths: tuple[str, ...] = ()
+    stacks: tuple[str, ...] = ()
+    envs: tuple[str, ...] = ()
+
+    def applies(self, path: str, stack: str | None, env: str | None) -> bool:
+        if self.paths and not any(fnmatch.fnmatchcase(path, g) for g in self.paths):
+            return False
+        if any(fnmatch.fnmatchcase(path, g) for g in self.exclude_paths):
+            return False
+        if self.stacks and not any(fnmatch.fnmatchcase(stack or "", g) for g in self.stacks):
+            return False
+        return not self.envs or env in self.envs
+
+    def describe(self) -> dict[str, list[str]]:
+        return {
+            k: list(v)
+            for k, v in (
+                ("paths", self.paths),
+                ("exclude_paths", self.exclude_paths),
+                ("stacks", self.stacks),
+                ("envs", self.envs),
+            )
+            if v
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSetting:
     """The effective setting of one rule, and which file set each part."""
 
@@ -60,6 +113,7 @@ class RuleSetting:
     params: Mapping[str, Any]
     overridable: frozenset[str]
     origin: Mapping[str, str] = field(default_factory=dict)
+    scope: Scope = field(default_factory=Scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +123,10 @@ class Policy:
     digest: str
     layers: tuple[PolicyLayer, ...]
     rules: Mapping[str, RuleSetting]
+    settings: Settings = field(default_factory=Settings)
+    waivers: tuple[Waiver, ...] = ()
+    excludes: tuple[tuple[str, str], ...] = ()  # (glob, file that set it)
+    env: str | None = None
 
 
 def builtin_policies_dir() -> Path:
@@ -169,8 +227,29 @@ def _parse_file(path: Path, display: str, role: str) -> _Parsed:
     return _Parsed(display, data, layer)
 
 
-def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any) -> LineDict:
+def _validate_scope(path: str, entry: LineDict, rule_id: str) -> None:
+    scope = entry["scope"]
+    where = f"rules.{rule_id}.scope"
+    if not isinstance(scope, LineDict):
+        raise _error(
+            path, entry, "scope", "must be a mapping (paths, exclude_paths, stacks, envs)", field_name=where
+        )
+    for key, value in scope.items():
+        if key not in _SCOPE_KEYS:
+            raise _error(
+                path, scope, key, "unknown scope key", suggest(str(key), _SCOPE_KEYS), f"{where}.{key}"
+            )
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise _error(path, scope, key, "must be a list of globs", field_name=f"{where}.{key}")
+        if key == "envs" and set(value) - set(ENVIRONMENTS):
+            raise _error(
+                path, scope, key, f"environments are {', '.join(ENVIRONMENTS)}", field_name=f"{where}.envs"
+            )
+
+
+def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any, nested: str = "") -> LineDict:
     path, rules = parsed.path, parsed.data["rules"]
+    prefix = f"rules.{rule_id}" + (f".{nested}" if nested else "")
     if entry is None:
         entry = LineDict(rules.key_lines.get(rule_id, 0))
     if not isinstance(entry, LineDict):
@@ -183,22 +262,20 @@ def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any) -> Lin
                 key,
                 "unknown rule setting",
                 suggest(str(key), _RULE_KEYS),
-                f"rules.{rule_id}.{key}",
+                f"{prefix}.{key}",
             )
     if entry.get("enforce") is False:
         # YAML 1.1 reads a bare `off` as false; that is what the author meant.
         entry["enforce"] = "off"
     if "enforce" in entry and entry["enforce"] not in ENFORCE_ORDER:
-        raise _error(
-            path, entry, "enforce", "must be error, warn or off", field_name=f"rules.{rule_id}.enforce"
-        )
+        raise _error(path, entry, "enforce", "must be error, warn or off", field_name=f"{prefix}.enforce")
     if rule.meta.mandatory and entry.get("enforce", "error") != "error":
         raise _error(
             path,
             entry,
             "enforce",
             "this rule is mandatory: it always fails the run",
-            field_name=f"rules.{rule_id}.enforce",
+            field_name=f"{prefix}.enforce",
         )
     if "severity" in entry and entry["severity"] not in SEVERITIES:
         raise _error(
@@ -206,11 +283,11 @@ def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any) -> Lin
             entry,
             "severity",
             f"must be one of {', '.join(SEVERITIES)}",
-            field_name=f"rules.{rule_id}.severity",
+            field_name=f"{prefix}.severity",
         )
     params = entry.get("params", {})
     if not isinstance(params, dict):
-        raise _error(path, entry, "params", "must be a mapping", field_name=f"rules.{rule_id}.params")
+        raise _error(path, entry, "params", "must be a mapping", field_name=f"{prefix}.params")
     names = [p.name for p in rule.meta.params]
     for name, value in params.items():
         param = rule.meta.param(str(name))
@@ -222,11 +299,41 @@ def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any) -> Lin
                 name,
                 f"rule {rule_id} has no parameter {name!r} (parameters: {known})",
                 suggest(str(name), names),
-                f"rules.{rule_id}.params.{name}",
+                f"{prefix}.params.{name}",
             )
         problem = check_param_value(param.type, value)
         if problem:
-            raise _error(path, params, name, problem, field_name=f"rules.{rule_id}.params.{name}")
+            raise _error(path, params, name, problem, field_name=f"{prefix}.params.{name}")
+    if "scope" in entry:
+        _validate_scope(path, entry, rule_id)
+    environments = entry.get("environments") or LineDict(entry.line)
+    if not isinstance(environments, LineDict):
+        raise _error(
+            path,
+            entry,
+            "environments",
+            "must map dev, staging or prod to settings",
+            field_name=f"{prefix}.environments",
+        )
+    for env, override in environments.items():
+        if env not in ENVIRONMENTS:
+            raise _error(
+                path,
+                environments,
+                env,
+                f"unknown environment (use {', '.join(ENVIRONMENTS)})",
+                suggest(str(env), ENVIRONMENTS),
+                f"{prefix}.environments.{env}",
+            )
+        if not isinstance(override, LineDict) or set(override) - {"enforce", "severity", "params"}:
+            raise _error(
+                path,
+                environments,
+                env,
+                "an environment may set enforce, severity and params",
+                field_name=f"{prefix}.environments.{env}",
+            )
+        _validate_rule(parsed, rule_id, rule, override, nested=f"environments.{env}")
     overridable = entry.get("overridable", False)
     if not (
         isinstance(overridable, bool)
@@ -237,7 +344,7 @@ def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any) -> Lin
             entry,
             "overridable",
             "must be true, false or a list of parameter names",
-            field_name=f"rules.{rule_id}.overridable",
+            field_name=f"{prefix}.overridable",
         )
     return entry
 
@@ -252,16 +359,29 @@ def _apply(
         overridable_raw = entry.get("overridable", False)
         overridable = frozenset(["*"] if overridable_raw is True else (overridable_raw or []))
         for key in ("enforce", "severity", *(f"params.{n}" for n in entry.get("params", {}))):
-            origin[key] = path
+            if key != "severity" or key in entry:  # listing a rule chooses its enforcement
+                origin[key] = path
+        if "scope" in entry:
+            origin["scope"] = path
         return RuleSetting(
             entry.get("enforce", "error"),
             entry.get("severity", rule.meta.severity),
             params,
             overridable,
             origin,
+            _scope(entry.get("scope")),
         )
     # An overlay on a rule the baseline set: only tighter, unless overridable.
     free = setting.overridable
+    if "scope" in entry and "*" not in free:
+        raise _error(
+            path,
+            entry,
+            "scope",
+            f"may not narrow where {rule_id} applies (set in {setting.origin.get('enforce')})",
+            hint="an overlay may scope only the rules it adds, unless the baseline allows it",
+            field_name=f"rules.{rule_id}.scope",
+        )
     enforce = entry.get("enforce", setting.enforce)
     if ENFORCE_ORDER[enforce] < ENFORCE_ORDER[setting.enforce] and "*" not in free:
         raise _error(
@@ -303,21 +423,195 @@ def _apply(
         origin["enforce"] = path
     if "severity" in entry:
         origin["severity"] = path
-    return RuleSetting(enforce, severity, params, free, origin)
+    scope = _scope(entry["scope"]) if "scope" in entry else setting.scope
+    if "scope" in entry:
+        origin["scope"] = path
+    return RuleSetting(enforce, severity, params, free, origin, scope)
+
+
+def _scope(raw: Any) -> Scope:
+    if not raw:
+        return Scope()
+    return Scope(*(tuple(raw.get(key, ())) for key in _SCOPE_KEYS))
+
+
+def _for_env(entry: LineDict, env: str | None) -> LineDict:
+    """The rule entry with its override for ``env`` merged in (params merged by name)."""
+    override = (entry.get("environments") or {}).get(env) if env else None
+    if not override:
+        return entry
+    merged = LineDict(entry.line)
+    merged.update(entry)
+    merged.key_lines.update(entry.key_lines)
+    for key, value in override.items():
+        if key == "params":
+            params = LineDict(override.key_lines[key])
+            params.update(entry.get("params", {}))
+            params.update(value)
+            params.key_lines.update(getattr(entry.get("params"), "key_lines", {}))
+            params.key_lines.update(value.key_lines)
+            value = params
+        merged[key] = value
+        merged.key_lines[key] = override.key_lines[key]
+    return merged
+
+
+def _settings(parsed: _Parsed) -> Settings:
+    raw = parsed.data.get("settings")
+    if raw is None:
+        return Settings()
+    if not isinstance(raw, LineDict):
+        raise _error(parsed.path, parsed.data, "settings", "must be a mapping")
+    for key, value in raw.items():
+        if key not in _SETTING_KEYS:
+            raise _error(
+                parsed.path, raw, key, "unknown setting", suggest(str(key), _SETTING_KEYS), f"settings.{key}"
+            )
+        wanted = bool if key == "inline_suppressions" else int
+        if not isinstance(value, wanted) or (wanted is int and (isinstance(value, bool) or value < 0)):
+            kind = "true or false" if wanted is bool else "a whole number of at least 0"
+            raise _error(parsed.path, raw, key, f"must be {kind}", field_name=f"settings.{key}")
+    return Settings(**{str(k): v for k, v in raw.items()})
+
+
+def _excludes(parsed: _Parsed) -> list[tuple[str, str]]:
+    raw = parsed.data.get("exclude", [])
+    if not isinstance(raw, list) or not all(isinstance(g, str) for g in raw):
+        raise _error(parsed.path, parsed.data, "exclude", "must be a list of path globs")
+    return [(glob, parsed.path) for glob in raw]
+
+
+def _waivers(
+    parsed: _Parsed, registry: Mapping[str, Rule], settings: Settings, now: datetime
+) -> list[Waiver]:
+    raw = parsed.data.get("waivers", [])
+    path = parsed.path
+    if not isinstance(raw, list):
+        raise _error(path, parsed.data, "waivers", "must be a list of waivers")
+    horizon = now + timedelta(days=settings.max_waiver_days)
+    waivers = []
+    for index, entry in enumerate(raw):
+        where = f"waivers[{index}]"
+        line = raw.item_lines[index] if hasattr(raw, "item_lines") else None
+        if not isinstance(entry, LineDict):
+            raise PolicyError("a waiver must be a mapping", path=path, line=line, field=where)
+        waivers.append(parse_waiver(entry, path, where, registry, horizon, settings))
+    return waivers
+
+
+def parse_waiver(
+    entry: LineDict,
+    path: str,
+    where: str,
+    registry: Mapping[str, Rule],
+    horizon: datetime,
+    settings: Settings,
+    kind: str = "policy",
+    defaults: Mapping[str, str] | None = None,
+) -> Waiver:
+    """Validate one waiver (policy, inline or baseline); errors name its file, line and field."""
+    # An inline suppression sits on its resource already: it names at most the element.
+    allowed = (*_WAIVER_KEYS, "element") if kind == "inline" else _WAIVER_KEYS
+    for key in entry:
+        if key not in allowed:
+            raise _error(
+                path, entry, key, "unknown waiver field", suggest(str(key), allowed), f"{where}.{key}"
+            )
+    rule_id = str(entry.get("rule"))
+    if rule_id not in registry:
+        raise _error(
+            path,
+            entry,
+            "rule",
+            f"no rule with id {rule_id!r}",
+            suggest(str(rule_id), list(registry)),
+            f"{where}.rule",
+        )
+    if registry[rule_id].meta.mandatory:
+        raise _error(
+            path, entry, "rule", f"{rule_id} is mandatory: it cannot be waived", field_name=f"{where}.rule"
+        )
+    for key in ("reason", "approved_by"):
+        if not isinstance(entry.get(key), str) or not entry[key].strip():
+            raise _error(path, entry, key, "is required: a non-empty string", field_name=f"{where}.{key}")
+    if entry.get("ticket") is not None and not isinstance(entry["ticket"], str):
+        raise _error(path, entry, "ticket", "must be a string", field_name=f"{where}.ticket")
+    expires = parse_expiry(entry.get("expires"))
+    if expires is None:
+        raise _error(
+            path,
+            entry,
+            "expires",
+            "is required: a date (2026-12-31) or an ISO 8601 time",
+            field_name=f"{where}.expires",
+        )
+    if expires > horizon:
+        raise _error(
+            path,
+            entry,
+            "expires",
+            f"is beyond the {settings.max_waiver_days}-day horizon the baseline allows "
+            f"(latest {horizon:%Y-%m-%d})",
+            field_name=f"{where}.expires",
+        )
+    scope = entry.get("scope") or LineDict()
+    scope = {**(defaults or {}), **scope, **({"element": entry["element"]} if "element" in entry else {})}
+    if set(scope) - set(_WAIVER_SCOPE_KEYS) or not all(isinstance(v, str) for v in scope.values()):
+        raise _error(
+            path,
+            entry,
+            "scope",
+            "takes template, resource and element (strings or globs)",
+            field_name=f"{where}.scope",
+        )
+    line = entry.line
+    return with_id(
+        Waiver(
+            rule=str(rule_id),
+            reason=entry["reason"].strip(),
+            approved_by=entry["approved_by"].strip(),
+            expires=expires,
+            source=f"{path}:{line}" if line else path,
+            id=str(entry.get("id") or ""),
+            ticket=entry.get("ticket"),
+            template=scope.get("template"),
+            resource=scope.get("resource"),
+            element=scope.get("element"),
+            kind=kind,
+        )
+    )
 
 
 def load_policy(
-    paths: Sequence[Path], registry: Mapping[str, Rule], displays: Sequence[str] | None = None
+    paths: Sequence[Path],
+    registry: Mapping[str, Rule],
+    displays: Sequence[str] | None = None,
+    *,
+    env: str | None = None,
+    now: datetime | None = None,
 ) -> Policy:
-    """Read, validate and layer policy files (first baseline, then overlays)."""
+    """Read, validate and layer policy files (first baseline, then overlays),
+    resolved for environment ``env``."""
     if not paths:
         raise PolicyError("no policy given")
+    if env is not None and env not in ENVIRONMENTS:
+        raise PolicyError(f"unknown environment {env!r} (use {', '.join(ENVIRONMENTS)})", field="--env")
+    now = now or datetime.now(UTC)
     shown = list(displays) if displays else [str(p) for p in paths]
     settings: dict[str, RuleSetting] = {}
     layers: list[PolicyLayer] = []
+    org = Settings()
+    waivers: list[Waiver] = []
+    excludes: list[tuple[str, str]] = []
     for index, (path, display) in enumerate(zip(paths, shown, strict=True)):
         parsed = _parse_file(path, display, "baseline" if index == 0 else "overlay")
         layers.append(parsed.layer)
+        if index == 0:
+            org = _settings(parsed)
+        elif "settings" in parsed.data:
+            raise _error(display, parsed.data, "settings", "only the baseline sets organization settings")
+        excludes += _excludes(parsed)
+        waivers += _waivers(parsed, registry, org, now)
         rules = parsed.data["rules"]
         for rule_id, entry in rules.items():
             rule = registry.get(str(rule_id))
@@ -339,13 +633,61 @@ def load_policy(
                     "only the baseline can mark rules overridable",
                     field_name=f"rules.{rule_id}.overridable",
                 )
-            settings[str(rule_id)] = _apply(settings.get(str(rule_id)), rule, checked, parsed, str(rule_id))
+            settings[str(rule_id)] = _apply(
+                settings.get(str(rule_id)), rule, _for_env(checked, env), parsed, str(rule_id)
+            )
     baseline = layers[0]
     return Policy(
-        baseline.name, baseline.version, baseline.digest, tuple(layers), dict(sorted(settings.items()))
+        baseline.name,
+        baseline.version,
+        baseline.digest,
+        tuple(layers),
+        dict(sorted(settings.items())),
+        org,
+        tuple(waivers),
+        tuple(excludes),
+        env,
     )
 
 
 def policy_file_digest(path: Path, display: str) -> str:
     """The digest the release side pins: canonical JSON of the parsed file."""
     return _parse_file(path, display, "baseline").layer.digest
+
+
+def explain(policy: Policy) -> dict[str, Any]:
+    """The effective policy after layering, with the file that set each part."""
+    return {
+        "name": policy.name,
+        "version": policy.version,
+        "digest": policy.digest,
+        "env": policy.env,
+        "layers": [
+            {
+                "path": layer.path,
+                "name": layer.name,
+                "version": layer.version,
+                "digest": layer.digest,
+                "role": layer.role,
+            }
+            for layer in policy.layers
+        ],
+        "settings": {
+            "max_waiver_days": policy.settings.max_waiver_days,
+            "inline_suppressions": policy.settings.inline_suppressions,
+            "break_glass_max_hours": policy.settings.break_glass_max_hours,
+        },
+        "exclude": [{"glob": glob, "source": source} for glob, source in policy.excludes],
+        "rules": {
+            rule_id: {
+                "enforce": setting.enforce,
+                "severity": setting.severity,
+                "params": dict(setting.params),
+                "scope": setting.scope.describe(),
+                "overridable": sorted(setting.overridable),
+                "origin": dict(setting.origin),
+            }
+            for rule_id, setting in policy.rules.items()
+        },
+        "waivers": [w.describe() for w in policy.waivers],
+    }

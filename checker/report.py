@@ -16,7 +16,7 @@ from typing import Any
 
 from checker import __version__
 from checker.discovery import Skipped
-from checker.engine import Evaluation, RuleResult
+from checker.engine import Evaluation, RuleResult, describe_findings
 from checker.policy import Policy
 from checker.provenance import SourceFacts
 
@@ -47,22 +47,45 @@ def _result(result: RuleResult) -> dict[str, Any]:
         "severity": result.setting.severity,
         "enforce": result.setting.enforce,
         "tags": list(result.meta.tags),
-        "findings": [
-            {
-                "message": f.message,
-                "location": {
-                    "path": f.location.path,
-                    "line": f.location.line,
-                    "resource": f.location.resource,
-                },
-                **({"element": f.element} if f.element is not None else {}),
-            }
-            for f in result.findings
-        ],
+        "findings": describe_findings(result),
     }
+    if result.setting.scope.describe():
+        out["scope"] = result.setting.scope.describe()
     if result.errors:
         out["errors"] = list(result.errors)
     return out
+
+
+def _waivers(evaluation: Evaluation) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {"applied": [], "expired": [], "unused": [], "ignored": []}
+    for outcome in evaluation.waivers:
+        out[outcome.state].append({**outcome.waiver.describe(), "matched": outcome.matched})
+    for inline in evaluation.ignored_inline:
+        out["ignored"].append(
+            {
+                "kind": "inline",
+                "rule": str(inline.entry.get("rule")),
+                "source": f"{inline.template}:{inline.entry.line}",
+                "resource": inline.resource,
+                "why": "the baseline does not allow inline suppressions",
+            }
+        )
+    return out
+
+
+def _break_glass(evaluation: Evaluation) -> dict[str, Any] | None:
+    glass = evaluation.break_glass
+    if glass is None:
+        return None
+    return {
+        "incident": glass.incident,
+        "approved_by": glass.approved_by,
+        "reason": glass.reason,
+        "expires": glass.expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "source": glass.source,
+        "active": evaluation.break_glass_active,
+        "overridden": evaluation.blocking if evaluation.break_glass_active else [],
+    }
 
 
 def build_statement(
@@ -128,10 +151,12 @@ def build_statement(
         "summary": {
             "rules": counts,
             "findings": sum(len(r["findings"]) for r in results),
-            "blocking": [r.meta.id for r in evaluation.results if r.blocking],
+            "blocking": evaluation.blocking,
             "templates": len(evaluation.templates),
         },
-        "waivers": {"applied": [], "expired": [], "unused": []},
+        "env": policy.env,
+        "waivers": _waivers(evaluation),
+        "break_glass": _break_glass(evaluation),
         "timestamps": {"started": started, "finished": finished},
     }
     return {

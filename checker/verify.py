@@ -405,7 +405,19 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
             found = ", ".join(sorted(str(c) for c in commits)) or "none"
             reasons.append(Rejection("commit-mismatch", f"report is for commit {found}, not {expect.commit}"))
 
-    # 10. The verdict itself.
+    # 10. Break-glass lets a blocked build through; the release side must opt in.
+    glass = predicate.get("break_glass")
+    if glass and glass.get("active") and not expect.allow_break_glass:
+        reasons.append(
+            Rejection(
+                "break-glass",
+                f"report passed only by break-glass for incident "
+                f"{glass['incident']} (approved by {glass['approved_by']}); "
+                "rerun verify with --allow-break-glass to accept it",
+            )
+        )
+
+    # 11. The verdict itself.
     if predicate["verdict"] != "pass":
         failed = ", ".join(predicate["summary"]["blocking"]) or "unknown rules"
         reasons.append(Rejection("verdict-fail", f"the report's verdict is fail ({failed})"))

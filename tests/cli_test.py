@@ -57,7 +57,9 @@ def test_fail_exits_1_and_names_file_line_resource_why_and_fix(tmp_path, write, 
     assert out.splitlines()[-1].startswith("FAIL: rules 1 failed, 10 passed")
 
 
-def test_unparseable_template_fails_closed_and_others_are_still_checked(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_unparseable_template_fails_closed_and_others_are_still_checked(
+    tmp_path, write, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     write("broken.yaml", "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  A: [\n")
     write("bad.yaml", BAD)
     code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--format", "json")
@@ -69,21 +71,29 @@ def test_unparseable_template_fails_closed_and_others_are_still_checked(tmp_path
     assert results["TPL001"]["findings"][0]["location"]["line"] == 4
     assert results["IAM001"]["findings"][0]["location"]["resource"] == "Admin"
     assert {t["path"]: t["status"] for t in report["predicate"]["templates"]} == {
-        "bad.yaml": "ok", "broken.yaml": "error"}
+        "bad.yaml": "ok",
+        "broken.yaml": "error",
+    }
 
 
-def test_json_report_is_an_in_toto_statement_valid_against_the_schema(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_json_report_is_an_in_toto_statement_valid_against_the_schema(
+    tmp_path, write, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     jsonschema = pytest.importorskip("jsonschema")
     write("bad.yaml", BAD)
     artifact = write("dist/app.zip", "artifact bytes")
-    code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--format", "json", "--subject", "dist/app.zip")
+    code, out, _ = run(
+        capsys, monkeypatch, tmp_path, "check", "--format", "json", "--subject", "dist/app.zip"
+    )
     report = json.loads(out)
     jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
     assert code == 1
     assert report["_type"] == "https://in-toto.io/Statement/v1"
     import hashlib
-    assert report["subject"] == [{"name": "dist/app.zip",
-                                  "digest": {"sha256": hashlib.sha256(artifact.read_bytes()).hexdigest()}}]
+
+    assert report["subject"] == [
+        {"name": "dist/app.zip", "digest": {"sha256": hashlib.sha256(artifact.read_bytes()).hexdigest()}}
+    ]
     predicate = report["predicate"]
     assert predicate["verdict"] == "fail"
     assert predicate["tool"] == {"name": "checker", "version": __version__}
@@ -105,8 +115,12 @@ def test_report_binds_the_git_commit_when_no_subject_is_given(tmp_path, write, c
     report = json.loads(out)
     assert code == 0
     assert report["subject"][0]["digest"] == {"gitCommit": commit}
-    assert report["predicate"]["source"] == {"repository": None, "commit": commit,
-                                             "branch": "feature", "dirty": True}
+    assert report["predicate"]["source"] == {
+        "repository": None,
+        "commit": commit,
+        "branch": "feature",
+        "dirty": True,
+    }
 
 
 def test_same_inputs_give_the_same_report_apart_from_timestamps(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -123,8 +137,9 @@ def test_same_inputs_give_the_same_report_apart_from_timestamps(tmp_path, write,
 
 def test_output_file_and_two_formats(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     write("t.yaml", GOOD)
-    code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--format", "json", "--output", "r.json",
-                       "--format", "text")
+    code, out, _ = run(
+        capsys, monkeypatch, tmp_path, "check", "--format", "json", "--output", "r.json", "--format", "text"
+    )
     assert code == 0
     assert json.loads((tmp_path / "r.json").read_text())["predicate"]["verdict"] == "pass"
     assert out.startswith("PASS")
@@ -140,7 +155,9 @@ def test_output_file_and_two_formats(tmp_path, write, capsys, monkeypatch) -> No
         (["check", "--output", "a", "--output", "b"], "more --output than --format"),
     ],
 )
-def test_usage_and_input_errors_exit_2_with_a_message_and_no_traceback(tmp_path, capsys, monkeypatch, args, words) -> None:  # type: ignore[no-untyped-def]
+def test_usage_and_input_errors_exit_2_with_a_message_and_no_traceback(
+    tmp_path, capsys, monkeypatch, args, words
+) -> None:  # type: ignore[no-untyped-def]
     code, _, err = run(capsys, monkeypatch, tmp_path, *args)
     assert code == 2
     assert words in err
@@ -174,13 +191,18 @@ def test_rules_list_and_show(tmp_path, capsys, monkeypatch) -> None:  # type: ig
 
 
 def test_a_crashing_rule_never_passes_through_the_cli(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    write("rules/crash.py", "from checker.ruleapi import RuleMeta\n"
-          "class C:\n    meta = RuleMeta(id='X-CRASH', title='t', severity='low', tags=('template',),"
-          " rationale='r', remediation='f', views=('resources',))\n"
-          "    def evaluate(self, facts, params):\n        raise RuntimeError('bad rule')\nRULE = C()\n")
+    write(
+        "rules/crash.py",
+        "from checker.ruleapi import RuleMeta\n"
+        "class C:\n    meta = RuleMeta(id='X-CRASH', title='t', severity='low', tags=('template',),"
+        " rationale='r', remediation='f', views=('resources',))\n"
+        "    def evaluate(self, facts, params):\n        raise RuntimeError('bad rule')\nRULE = C()\n",
+    )
     write("policy.yaml", "schema_version: 1\nname: p\nversion: '1'\nrules:\n  X-CRASH: {enforce: warn}\n")
     write("t.yaml", GOOD)
-    code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "t.yaml", "--rules", "rules", "--policy", "policy.yaml")
+    code, out, _ = run(
+        capsys, monkeypatch, tmp_path, "check", "t.yaml", "--rules", "rules", "--policy", "policy.yaml"
+    )
     assert code == 1
     assert "ERROR X-CRASH" in out and "RuntimeError: bad rule" in out
 
@@ -188,7 +210,9 @@ def test_a_crashing_rule_never_passes_through_the_cli(tmp_path, write, capsys, m
 def test_version_help_and_module_entry_point() -> None:
     done = subprocess.run([sys.executable, "-m", "checker", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == f"checker {__version__}"
-    done = subprocess.run([sys.executable, "-m", "checker", "check", "--help"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "checker", "check", "--help"], capture_output=True, text=True
+    )
     assert done.returncode == 0 and "--policy FILE" in done.stdout
 
 
@@ -204,7 +228,11 @@ def test_whole_public_corpus_runs_without_a_crash(corpus: Path, capsys, monkeypa
     report = json.loads(out)
     assert code == 1 and err == ""
     assert report["predicate"]["summary"]["templates"] == 1549
-    parse_errors = {f["location"]["path"] for r in report["predicate"]["results"] if r["rule"] == "TPL001"
-                    for f in r["findings"]}
+    parse_errors = {
+        f["location"]["path"]
+        for r in report["predicate"]["results"]
+        if r["rule"] == "TPL001"
+        for f in r["findings"]
+    }
     assert "cfn_nag/spec/test_templates/yaml/vulgar_bad_syntax.yml" in parse_errors
     assert all(r["status"] != "error" for r in report["predicate"]["results"])

@@ -29,8 +29,10 @@ def test_templates_are_found_by_content_not_name(tmp_path: Path, write) -> None:
     write("infra/odd-name.template", CFN)
     write("package.json", '{"name": "app", "version": "1.0.0"}')
     write("config.yml", "Resources:\n  just: a word\n")
-    write("sam/template.yml", "Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n"
-          "    Type: AWS::Serverless::Function\n")
+    write(
+        "sam/template.yml",
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  F:\n    Type: AWS::Serverless::Function\n",
+    )
     assert _found(tmp_path) == {
         "infra/stack.yaml": "cloudformation:None",
         "infra/odd-name.template": "cloudformation:None",
@@ -48,15 +50,38 @@ def test_dependency_vcs_and_cache_folders_are_skipped(tmp_path: Path, write) -> 
 
 
 def test_cdk_cloud_assembly_with_nested_stage_gets_stack_names(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
-    write("cdk.out/manifest.json", json.dumps({"artifacts": {
-        "Api": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Api.template.json"}},
-        "assembly-Prod": {"type": "cdk:cloud-assembly", "properties": {"directoryName": "assembly-Prod"}},
-    }}))
+    write(
+        "cdk.out/manifest.json",
+        json.dumps(
+            {
+                "artifacts": {
+                    "Api": {
+                        "type": "aws:cloudformation:stack",
+                        "properties": {"templateFile": "Api.template.json"},
+                    },
+                    "assembly-Prod": {
+                        "type": "cdk:cloud-assembly",
+                        "properties": {"directoryName": "assembly-Prod"},
+                    },
+                }
+            }
+        ),
+    )
     write("cdk.out/Api.template.json", CFN_JSON)
-    write("cdk.out/assembly-Prod/manifest.json", json.dumps({"artifacts": {
-        "ProdApi": {"type": "aws:cloudformation:stack", "displayName": "Prod/Api",
-                    "properties": {"templateFile": "ProdApi.template.json"}},
-    }}))
+    write(
+        "cdk.out/assembly-Prod/manifest.json",
+        json.dumps(
+            {
+                "artifacts": {
+                    "ProdApi": {
+                        "type": "aws:cloudformation:stack",
+                        "displayName": "Prod/Api",
+                        "properties": {"templateFile": "ProdApi.template.json"},
+                    },
+                }
+            }
+        ),
+    )
     write("cdk.out/assembly-Prod/ProdApi.template.json", CFN_JSON)
     write("cdk.out/asset.abc123/template.json", CFN_JSON)
     assert _found(tmp_path) == {

@@ -48,11 +48,28 @@ def release_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "app"], check=True)
     subprocess.run([*git, "commit", "-qm", "build"], check=True)
-    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    commit = subprocess.run(
+        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     generate_key(tmp_path / "build", "ecdsa-p256", None)
     monkeypatch.chdir(tmp_path)
-    assert main(["check", "app", "--subject", "app.zip", "--sign-key", "build.key",
-                 "--output", "report.dsse.json", "--format", "dsse"]) == 0
+    assert (
+        main(
+            [
+                "check",
+                "app",
+                "--subject",
+                "app.zip",
+                "--sign-key",
+                "build.key",
+                "--output",
+                "report.dsse.json",
+                "--format",
+                "dsse",
+            ]
+        )
+        == 0
+    )
     return tmp_path, commit
 
 
@@ -61,8 +78,12 @@ def test_release_example_verifies_the_bundled_report(release_dir: tuple[Path, st
     folder, commit = release_dir
     keyring = f"keys:\n  - owner: build\n    public_key_file: {folder / 'build.pub'}\n"
     (folder / "keyring-file.yaml").write_text(keyring)
-    digest = subprocess.run([sys.executable, "-m", "checker", "policy", "digest", str(REPO / "policies" / "baseline.yaml")],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    digest = subprocess.run(
+        [sys.executable, "-m", "checker", "policy", "digest", str(REPO / "policies" / "baseline.yaml")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -78,6 +99,11 @@ def test_release_example_verifies_the_bundled_report(release_dir: tuple[Path, st
     assert "verified: report.dsse.json passes" in done.stdout
     assert (folder / "verify-audit.jsonl").read_text().count("\n") == 1
     # The same commands stop the deployment for another commit.
-    done = subprocess.run(["bash", "-c", script], cwd=folder, env={**env, "GIT_COMMIT": "0" * 40,
-                          "CODEBUILD_RESOLVED_SOURCE_VERSION": "0" * 40}, capture_output=True, text=True)
+    done = subprocess.run(
+        ["bash", "-c", script],
+        cwd=folder,
+        env={**env, "GIT_COMMIT": "0" * 40, "CODEBUILD_RESOLVED_SOURCE_VERSION": "0" * 40},
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1 and "[commit-mismatch]" in done.stdout

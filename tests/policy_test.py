@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,25 @@ def test_default_policy_is_valid_and_selects_the_builtin_rules() -> None:
     ("text", "line", "field", "words"),
     [
         (HEAD + "rules:\n  IAM01: {enforce: error}\n", 5, "rules.IAM01", "did you mean 'IAM001'?"),
-        (HEAD + "rules:\n  IAM001:\n    enforse: warn\n", 6, "rules.IAM001.enforse", "did you mean 'enforce'?"),
+        (
+            HEAD + "rules:\n  IAM001:\n    enforse: warn\n",
+            6,
+            "rules.IAM001.enforse",
+            "did you mean 'enforce'?",
+        ),
         (HEAD + "rules:\n  IAM001: {enforce: block}\n", 5, "rules.IAM001.enforce", "error, warn or off"),
-        (HEAD + "rules:\n  NAME001:\n    params:\n      propertys: [A]\n", 7,
-         "rules.NAME001.params.propertys", "did you mean 'properties'?"),
-        (HEAD + "rules:\n  NAME001:\n    params:\n      properties: BucketName\n", 7,
-         "rules.NAME001.params.properties", "must be a string list"),
+        (
+            HEAD + "rules:\n  NAME001:\n    params:\n      propertys: [A]\n",
+            7,
+            "rules.NAME001.params.propertys",
+            "did you mean 'properties'?",
+        ),
+        (
+            HEAD + "rules:\n  NAME001:\n    params:\n      properties: BucketName\n",
+            7,
+            "rules.NAME001.params.properties",
+            "must be a string list",
+        ),
         (HEAD + "rules:\n  TPL001: {enforce: off}\n", 5, "rules.TPL001.enforce", "mandatory"),
         ("schema_version: 1\nname: org\nversion: '1'\nrulez: {}\n", 4, "rulez", "did you mean 'rules'?"),
         ("name: org\nversion: '1'\nrules: {}\n", 1, "schema_version", "must be 1"),
@@ -52,12 +66,18 @@ def test_malformed_yaml_policy_is_a_policy_error(write) -> None:  # type: ignore
     assert caught.value.path == "p0.yaml" and caught.value.line is not None
 
 
-BASE = HEAD + "rules:\n  IAM001: {enforce: error}\n  NAME001:\n    enforce: warn\n    overridable: [properties]\n"
+BASE = (
+    HEAD
+    + "rules:\n  IAM001: {enforce: error}\n  NAME001:\n    enforce: warn\n    overridable: [properties]\n"
+)
 
 
 def test_overlay_may_tighten(write) -> None:  # type: ignore[no-untyped-def]
-    policy = _load(write, BASE, "schema_version: 1\nname: team\nversion: '2'\nrules:\n"
-                   "  NAME001: {enforce: error}\n  TPL001: {}\n")
+    policy = _load(
+        write,
+        BASE,
+        "schema_version: 1\nname: team\nversion: '2'\nrules:\n  NAME001: {enforce: error}\n  TPL001: {}\n",
+    )
     assert policy.rules["NAME001"].enforce == "error"
     assert policy.rules["NAME001"].origin["enforce"] == "p1.yaml"
     assert "TPL001" in policy.rules
@@ -73,34 +93,84 @@ def test_overlay_may_not_loosen_enforcement(write) -> None:  # type: ignore[no-u
 
 
 def test_overridable_parameter_may_change_either_way(write) -> None:  # type: ignore[no-untyped-def]
-    policy = _load(write, BASE, "schema_version: 1\nname: team\nversion: '2'\nrules:\n"
-                   "  NAME001: {params: {properties: [BucketName]}}\n")
+    policy = _load(
+        write,
+        BASE,
+        "schema_version: 1\nname: team\nversion: '2'\nrules:\n"
+        "  NAME001: {params: {properties: [BucketName]}}\n",
+    )
     assert policy.rules["NAME001"].params["properties"] == ["BucketName"]
 
 
 def test_non_overridable_parameter_may_only_tighten(write) -> None:  # type: ignore[no-untyped-def]
     base = HEAD + "rules:\n  NAME001:\n    params: {properties: [BucketName, TableName]}\n"
-    tightened = _load(write, base, "schema_version: 1\nname: t\nversion: '2'\nrules:\n"
-                      "  NAME001: {params: {properties: [BucketName, TableName, QueueName]}}\n")
+    tightened = _load(
+        write,
+        base,
+        "schema_version: 1\nname: t\nversion: '2'\nrules:\n"
+        "  NAME001: {params: {properties: [BucketName, TableName, QueueName]}}\n",
+    )
     assert tightened.rules["NAME001"].params["properties"][-1] == "QueueName"
     with pytest.raises(PolicyError, match="may not loosen NAME001 parameter properties"):
-        _load(write, base, "schema_version: 1\nname: t\nversion: '2'\nrules:\n"
-              "  NAME001: {params: {properties: [BucketName]}}\n")
+        _load(
+            write,
+            base,
+            "schema_version: 1\nname: t\nversion: '2'\nrules:\n"
+            "  NAME001: {params: {properties: [BucketName]}}\n",
+        )
 
 
 def test_only_the_baseline_marks_rules_overridable(write) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PolicyError, match="only the baseline"):
-        _load(write, BASE, "schema_version: 1\nname: t\nversion: '2'\nrules:\n  IAM001: {overridable: true}\n")
+        _load(
+            write, BASE, "schema_version: 1\nname: t\nversion: '2'\nrules:\n  IAM001: {overridable: true}\n"
+        )
 
 
 def test_digest_ignores_key_order_comments_and_formatting(write) -> None:  # type: ignore[no-untyped-def]
     a = write("a.yaml", "schema_version: 1\nname: org\nversion: '1'\nrules:\n  IAM001: {enforce: error}\n")
-    b = write("b.json", '{"rules": {"IAM001": {"enforce": "error"}}, # x\n "version": "1",'
-              ' "name": "org", "schema_version": 1}'.replace(" # x", ""))
-    c = write("c.yaml", "# comment\nversion: '1'\nname: org\nschema_version: 1\nrules:\n  IAM001:\n"
-              "    enforce: error\n")
+    b = write(
+        "b.json",
+        '{"rules": {"IAM001": {"enforce": "error"}}, # x\n "version": "1",'
+        ' "name": "org", "schema_version": 1}'.replace(" # x", ""),
+    )
+    c = write(
+        "c.yaml",
+        "# comment\nversion: '1'\nname: org\nschema_version: 1\nrules:\n  IAM001:\n    enforce: error\n",
+    )
     d = write("d.yaml", "schema_version: 1\nname: org\nversion: '1'\nrules:\n  IAM001: {enforce: warn}\n")
     digests = {policy_file_digest(p, p.name) for p in (a, b, c)}
     assert len(digests) == 1
     assert digests.pop().startswith("sha256:")
     assert policy_file_digest(d, "d.yaml") != policy_file_digest(a, "a.yaml")
+
+
+def test_example_policies_match_the_published_schema() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    import json
+
+    import yaml
+
+    repo = Path(__file__).resolve().parent.parent
+    schema = json.loads((repo / "checker" / "schemas" / "policy.schema.json").read_text())
+    for name in ("baseline.yaml", "team-overlay.example.yaml"):
+        data = yaml.safe_load((repo / "policies" / name).read_text())
+        # PyYAML builds dates; policies take them as text.
+        for waiver in data.get("waivers") or []:
+            waiver["expires"] = str(waiver["expires"])
+        jsonschema.validate(data, schema)
+    bad = {"schema_version": 1, "name": "x", "version": "1", "rules": {}, "rulez": {}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_example_overlay_layers_on_the_example_baseline() -> None:
+    repo = Path(__file__).resolve().parent.parent
+    policy = load_policy(
+        [repo / "policies" / "baseline.yaml", repo / "policies" / "team-overlay.example.yaml"],
+        REGISTRY,
+        now=datetime(2026, 11, 28, tzinfo=UTC),
+    )
+    assert policy.rules["NAME001"].enforce == "error"
+    assert [w.ticket for w in policy.waivers] == ["PAY-311"]
+    assert policy.excludes == (("tests/fixtures/*", str(repo / "policies" / "team-overlay.example.yaml")),)

@@ -23,7 +23,7 @@ rationale: Messages at rest must be encrypted.
 remediation: Set KmsMasterKeyId.
 """
 
-CRASHING = '''\
+CRASHING = """\
 from checker.ruleapi import RuleMeta
 
 
@@ -36,7 +36,7 @@ class Crash:
 
 
 RULE = Crash()
-'''
+"""
 
 SAM_RULE = """\
 id: ACME-SAM-ROLE
@@ -72,8 +72,9 @@ def _run(tmp_path: Path, rules: dict[str, str], enabled: list[str]):  # type: ig
         (folder / name).write_text(text)
     registry = load_registry([folder])
     policy_file = tmp_path / "policy.yaml"
-    policy_file.write_text("schema_version: 1\nname: t\nversion: '1'\nrules:\n"
-                           + "".join(f"  {r}: {{}}\n" for r in enabled))
+    policy_file.write_text(
+        "schema_version: 1\nname: t\nversion: '1'\nrules:\n" + "".join(f"  {r}: {{}}\n" for r in enabled)
+    )
     template_file = tmp_path / "template.yaml"
     template_file.write_text(TEMPLATE)
     template = load_template(Candidate(template_file, "template.yaml", explicit=True))
@@ -90,8 +91,9 @@ def test_organization_rules_load_from_a_folder_and_run(tmp_path: Path) -> None:
 
 
 def test_a_crashing_rule_is_an_error_and_fails_the_verdict_while_others_run(tmp_path: Path) -> None:
-    evaluation = _run(tmp_path, {"crash.py": CRASHING, "tag.yaml": DECLARATIVE},
-                      ["ACME-CRASH", "ACME-TAG-001"])
+    evaluation = _run(
+        tmp_path, {"crash.py": CRASHING, "tag.yaml": DECLARATIVE}, ["ACME-CRASH", "ACME-TAG-001"]
+    )
     results = {r.meta.id: r for r in evaluation.results}
     assert results["ACME-CRASH"].status == "error"
     assert "ZeroDivisionError: boom" in results["ACME-CRASH"].errors[0]
@@ -117,8 +119,9 @@ def test_sam_expanded_rules_see_generated_resources_at_the_sam_resource(tmp_path
         (DECLARATIVE + "colour: red\n", "colour", "unknown key"),
     ],
 )
-def test_malformed_rule_files_are_refused_with_file_and_field(tmp_path: Path, text: str, field: str,
-                                                             words: str) -> None:
+def test_malformed_rule_files_are_refused_with_file_and_field(
+    tmp_path: Path, text: str, field: str, words: str
+) -> None:
     with pytest.raises(RuleDefinitionError) as caught:
         _run(tmp_path, {"bad.yaml": text}, [])
     assert caught.value.field == field

@@ -72,7 +72,9 @@ def test_flipping_any_byte_of_payload_or_signature_is_rejected(env: Env) -> None
     for position in range(len(signature)):
         changed = bytearray(signature)
         changed[position] ^= 0x80
-        sigs = [{"keyid": envelope["signatures"][0]["keyid"], "sig": base64.b64encode(bytes(changed)).decode()}]
+        sigs = [
+            {"keyid": envelope["signatures"][0]["keyid"], "sig": base64.b64encode(bytes(changed)).decode()}
+        ]
         assert not verify(json.dumps(dict(envelope, signatures=sigs)).encode(), env.expect()).accepted
 
 
@@ -125,8 +127,11 @@ def test_a_key_listed_twice_counts_once(env: Env) -> None:
 def test_wrong_payload_type(env: Env) -> None:
     payload = json.dumps(env.statement()).encode()
     signature = env.signer.sign(pae("application/json", payload))
-    envelope = {"payloadType": "application/json", "payload": base64.b64encode(payload).decode(),
-                "signatures": [{"keyid": env.signer.keyid, "sig": base64.b64encode(signature).decode()}]}
+    envelope = {
+        "payloadType": "application/json",
+        "payload": base64.b64encode(payload).decode(),
+        "signatures": [{"keyid": env.signer.keyid, "sig": base64.b64encode(signature).decode()}],
+    }
     assert codes(verify(json.dumps(envelope).encode(), env.expect())) == {"payload-type"}
 
 
@@ -147,7 +152,12 @@ def test_signed_but_malformed_statements(env: Env, payload: bytes, words: str) -
 
 @pytest.mark.parametrize(
     "envelope",
-    [b"\xff\xfe", b"[]", b'{"payloadType": "a", "payloadType": "b"}', b"{" + b" " * (17 * 1024 * 1024) + b"}"],
+    [
+        b"\xff\xfe",
+        b"[]",
+        b'{"payloadType": "a", "payloadType": "b"}',
+        b"{" + b" " * (17 * 1024 * 1024) + b"}",
+    ],
 )
 def test_malformed_or_huge_envelopes(env: Env, envelope: bytes) -> None:
     assert codes(verify(envelope, env.expect())) == {"envelope-malformed"}
@@ -174,14 +184,21 @@ def test_old_report_and_report_from_the_future(env: Env) -> None:
 
 def test_commit_mismatch(env: Env) -> None:
     statement = env.statement()
-    statement["predicate"]["source"] = {"repository": None, "commit": "a" * 40, "branch": "main", "dirty": False}
+    statement["predicate"]["source"] = {
+        "repository": None,
+        "commit": "a" * 40,
+        "branch": "main",
+        "dirty": False,
+    }
     assert verify(env.envelope(statement), env.expect(commit="aaaaaaa")).accepted
     assert codes(verify(env.envelope(statement), env.expect(commit="b" * 40))) == {"commit-mismatch"}
 
 
 def test_every_reason_is_reported_not_just_the_first(env: Env) -> None:
-    result = verify(env.envelope(env.statement(BAD)), env.expect(
-        subjects=[env.dir / "other.zip"], policy_digest="sha256:" + "0" * 64))
+    result = verify(
+        env.envelope(env.statement(BAD)),
+        env.expect(subjects=[env.dir / "other.zip"], policy_digest="sha256:" + "0" * 64),
+    )
     assert codes(result) == {"verdict-fail", "subject-mismatch", "policy-mismatch"}
 
 
@@ -203,11 +220,25 @@ def test_cli_exit_codes_output_and_audit_log(env: Env, capsys: pytest.CaptureFix
     assert {"time", "report_sha256", "policy_digest", "verdict", "reasons"} <= set(lines[1])
 
 
-def test_cli_check_signs_and_verify_checks_the_policy_file(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_check_signs_and_verify_checks_the_policy_file(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
     (env.dir / "t.yaml").write_text(GOOD)
     (env.dir / "policy.yaml").write_text("schema_version: 1\nname: p\nversion: '1'\nrules:\n  IAM001: {}\n")
-    code = main(["check", "t.yaml", "--policy", "policy.yaml", "--subject", "app.zip",
-                 "--sign-key", "build.key", "--output", "r.dsse.json"])
+    code = main(
+        [
+            "check",
+            "t.yaml",
+            "--policy",
+            "policy.yaml",
+            "--subject",
+            "app.zip",
+            "--sign-key",
+            "build.key",
+            "--output",
+            "r.dsse.json",
+        ]
+    )
     assert code == 0 and capsys.readouterr().out.startswith("PASS")
     assert main(["verify", "r.dsse.json", "--trust", "build.pub", "--policy", "policy.yaml"]) == 0
     (env.dir / "policy.yaml").write_text("schema_version: 1\nname: p\nversion: '2'\nrules:\n  IAM001: {}\n")
@@ -221,4 +252,8 @@ def test_usage_errors(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "t.yaml", "--sign-key", "build.key"]) == 2
     assert main(["check", "t.yaml", "--sign-key", "missing.key", "--output", "r.json"]) == 2
     err = capsys.readouterr().err
-    assert "--format dsse needs --sign-key" in err and "give --output" in err and "cannot read signing key" in err
+    assert (
+        "--format dsse needs --sign-key" in err
+        and "give --output" in err
+        and "cannot read signing key" in err
+    )

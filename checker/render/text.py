@@ -40,6 +40,24 @@ def _wrap(label: str, text: str) -> list[str]:
 def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color: bool) -> str:
     predicate = statement["predicate"]
     lines: list[str] = []
+    glass = predicate.get("break_glass")
+    if glass:
+        state = "ACTIVE" if glass["active"] else "EXPIRED (not applied)"
+        lines.append(
+            _style(
+                f"BREAK GLASS {state}: incident {glass['incident']}, approved by {glass['approved_by']}, "
+                f"until {glass['expires']}",
+                _STATUS_STYLE["error"],
+                color,
+            )
+        )
+        lines.append(f"  {glass['reason']}")
+        if glass["overridden"]:
+            lines.append(
+                f"  lets through: {', '.join(glass['overridden'])} (verify rejects this report "
+                "unless --allow-break-glass)"
+            )
+        lines.append("")
     shown = [r for r in predicate["results"] if r["status"] in ("fail", "error")]
     for result in shown:
         label = (
@@ -64,6 +82,19 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
             lines.extend(_wrap("why", meta.rationale))
             lines.extend(_wrap("fix", meta.remediation))
         lines.append("")
+    waivers = predicate.get("waivers", {})
+    for state, words in (
+        ("expired", "expired, no longer waives"),
+        ("unused", "matched nothing"),
+        ("ignored", "ignored"),
+    ):
+        for waiver in waivers.get(state, []):
+            detail = waiver.get("why") or f"expires {waiver.get('expires')}"
+            lines.append(f"note: waiver for {waiver['rule']} at {waiver['source']} {words} ({detail})")
+    applied = waivers.get("applied", [])
+    if applied:
+        count = sum(w["matched"] for w in applied)
+        lines.append(f"note: {len(applied)} waiver(s) applied to {count} finding(s)")
     for skipped in predicate.get("skipped_paths", []):
         lines.append(f"note: skipped {skipped['path']}: {skipped['reason']}")
     results = predicate["results"]

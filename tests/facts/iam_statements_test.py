@@ -72,8 +72,11 @@ def _pick(statements, resource: str, path_part: str):  # type: ignore[no-untyped
 
 def test_every_statement_of_every_source_is_one_record(statements) -> None:  # type: ignore[no-untyped-def]
     assert sorted((s["resource"], s["policy_kind"]) for s in statements) == [
-        ("BucketPolicy", "resource"), ("Repo", "resource"),
-        ("Role", "identity"), ("Role", "identity"), ("Role", "trust"),
+        ("BucketPolicy", "resource"),
+        ("Repo", "resource"),
+        ("Role", "identity"),
+        ("Role", "identity"),
+        ("Role", "trust"),
     ]
 
 

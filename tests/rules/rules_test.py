@@ -69,7 +69,11 @@ def test_findings_name_the_offending_element(tmp_path: Path) -> None:
     assert template is not None
     (result,) = evaluate([template], REGISTRY, load_policy([policy_file], REGISTRY)).results
     assert {f.element for f in result.findings} == {
-        "dynamodb:PutItem on *", "logs:CreateLogStream on *", "sqs:Send* on *", "sns:Publish on *"}
+        "dynamodb:PutItem on *",
+        "logs:CreateLogStream on *",
+        "sqs:Send* on *",
+        "sns:Publish on *",
+    }
 
 
 def test_allow_lists_accept_what_the_organization_accepts(tmp_path: Path) -> None:
@@ -101,8 +105,7 @@ def test_rule_ids_are_unique_and_documented() -> None:
 def test_name001_properties_param_narrows_the_check(tmp_path: Path) -> None:
     policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(
-        "schema_version: 1\nname: t\nversion: '1'\nrules:\n"
-        "  NAME001: {params: {properties: [QueueName]}}\n"
+        "schema_version: 1\nname: t\nversion: '1'\nrules:\n  NAME001: {params: {properties: [QueueName]}}\n"
     )
     policy = load_policy([policy_file], REGISTRY)
     fixture = FIXTURES / "NAME001" / "fail.yaml"

@@ -1,0 +1,151 @@
+"""Waivers: explicit, owned, expiring exceptions, and the stage that applies them.
+
+A waiver names a rule and a scope (template path glob, resource logical id
+glob, and down to the offending element, matched exactly, so that waiving
+``logs:PutLogEvents on *`` does not also waive ``s3:* on *``), with a reason, a ticket, an approver and
+an expiry. An expired waiver no longer waives and is reported; one that
+matches nothing is reported as unused. ``apply_waivers`` is pure: results
+and waivers in, judged results and waiver states out.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
+from typing import Any, Literal
+
+from checker.ruleapi import Finding
+
+WaiverState = Literal["applied", "expired", "unused"]
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    rule: str
+    reason: str
+    approved_by: str
+    expires: datetime
+    source: str  # file (and line) it came from
+    id: str = ""
+    ticket: str | None = None
+    template: str | None = None  # glob on the template path
+    resource: str | None = None  # glob on the logical id
+    element: str | None = None  # the offending element, exactly
+    kind: str = "policy"  # policy, inline, baseline
+    fingerprint: str | None = None  # baseline entries match by fingerprint alone
+
+    def matches(self, rule: str, finding: Finding) -> bool:
+        loc = finding.location
+        if rule != self.rule:
+            return False
+        if self.fingerprint is not None:
+            return fingerprint(rule, finding) == self.fingerprint
+        if self.template and not fnmatch.fnmatchcase(loc.path, self.template):
+            return False
+        if self.resource and not fnmatch.fnmatchcase(loc.resource or "", self.resource):
+            return False
+        # Exact, not a glob: waiving "logs:PutLogEvents on *" must not reach "s3:* on *".
+        return self.element is None or finding.element == self.element
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "rule": self.rule,
+            "reason": self.reason,
+            "ticket": self.ticket,
+            "approved_by": self.approved_by,
+            "expires": self.expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "source": self.source,
+        }
+        scope = {
+            k: v
+            for k, v in (("template", self.template), ("resource", self.resource), ("element", self.element))
+            if v is not None
+        }
+        out["scope"] = scope
+        return out
+
+
+def waiver_id(rule: str, template: str | None, resource: str | None, element: str | None) -> str:
+    """A stable id for a waiver without one: its rule and scope, hashed."""
+    text = "\x1f".join([rule, template or "", resource or "", element or ""])
+    return "W-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def fingerprint(rule: str, finding: Finding) -> str:
+    """What a baseline remembers of a finding: rule, file, resource and the
+    offending element, but not the line, so a finding that moves keeps it."""
+    loc = finding.location
+    text = "\x1f".join([rule, loc.path, loc.resource or "", finding.element or finding.message])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def parse_expiry(value: Any) -> datetime | None:
+    """A date (end of that day, UTC) or an ISO 8601 time."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(23, 59, 59), UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time(23, 59, 59), UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class WaiverOutcome:
+    waiver: Waiver
+    state: WaiverState
+    matched: int
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A rule's findings after waivers: each with the id of the waiver that waived it, if any."""
+
+    findings: tuple[tuple[Finding, str | None], ...]
+
+    @property
+    def open(self) -> list[Finding]:
+        return [f for f, waived in self.findings if waived is None]
+
+
+def apply_waivers(
+    findings_by_rule: Mapping[str, Sequence[Finding]], waivers: Sequence[Waiver], now: datetime
+) -> tuple[dict[str, Judged], list[WaiverOutcome]]:
+    matched: dict[int, int] = {i: 0 for i in range(len(waivers))}
+    judged: dict[str, Judged] = {}
+    live = [(i, w) for i, w in enumerate(waivers) if w.expires >= now]
+    for rule, findings in findings_by_rule.items():
+        entries: list[tuple[Finding, str | None]] = []
+        for finding in findings:
+            hit = next(((i, w) for i, w in live if w.matches(rule, finding)), None)
+            if hit is None:
+                entries.append((finding, None))
+            else:
+                matched[hit[0]] += 1
+                entries.append((finding, hit[1].id))
+        judged[rule] = Judged(tuple(entries))
+    outcomes = []
+    for i, waiver in enumerate(waivers):
+        if waiver.expires < now:
+            state: WaiverState = "expired"
+        else:
+            state = "applied" if matched[i] else "unused"
+        outcomes.append(WaiverOutcome(waiver, state, matched[i]))
+    return judged, outcomes
+
+
+def with_id(waiver: Waiver) -> Waiver:
+    if waiver.id:
+        return waiver
+    return replace(waiver, id=waiver_id(waiver.rule, waiver.template, waiver.resource, waiver.element))

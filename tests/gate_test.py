@@ -1,0 +1,319 @@
+"""The whole check pipeline with real policy files: overlays found on their
+own, scopes and environments, waivers in each state, inline suppressions,
+the adoption baseline, and break-glass."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.cli import main
+from checker.errors import PolicyError
+from checker.gate import CheckRequest, run_check
+from checker.registry import load_registry
+
+REGISTRY = load_registry()
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+APP = """\
+AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Worker:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}
+      Policies:
+        - PolicyName: worker
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: [logs:PutLogEvents, s3:PutObject]
+                Resource: "*"
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: fixed-name
+"""
+
+BASE = """\
+schema_version: 1
+name: org
+version: "1"
+settings: {max_waiver_days: 30, inline_suppressions: %s, break_glass_max_hours: 24}
+rules:
+  IAM006: {enforce: error}
+  NAME001:
+    enforce: warn
+    environments:
+      prod: {enforce: error}
+waivers: %s
+"""
+
+
+def _setup(tmp_path: Path, *, waivers: str = "[]", inline: bool = False, app: str = APP) -> Path:
+    (tmp_path / "infra").mkdir(exist_ok=True)
+    (tmp_path / "infra" / "app.yaml").write_text(app)
+    (tmp_path / "base.yaml").write_text(BASE % (str(inline).lower(), waivers))
+    return tmp_path
+
+
+def _run(root: Path, **kwargs: Any) -> Any:
+    request = CheckRequest(
+        paths=[root / "infra"], root=root, policies=[root / "base.yaml"], now=NOW, **kwargs
+    )
+    return run_check(request, REGISTRY)
+
+
+def _open(run: Any, rule: str) -> set[str | None]:
+    (result,) = [r for r in run.evaluation.results if r.meta.id == rule]
+    return {f.element for f in result.findings}
+
+
+def test_environment_overrides_make_prod_stricter(tmp_path: Path) -> None:
+    root = _setup(tmp_path)
+    assert {r.meta.id: r.setting.enforce for r in _run(root).evaluation.results}["NAME001"] == "warn"
+    prod = _run(root, env="prod")
+    assert {r.meta.id: r.setting.enforce for r in prod.evaluation.results}["NAME001"] == "error"
+    assert (
+        set(prod.evaluation.blocking) == {"IAM006", "NAME001"}
+        and prod.statement["predicate"]["env"] == "prod"
+    )
+
+
+WAIVER = """
+  - rule: IAM006
+    scope: {template: "infra/*.yaml", resource: Worker, element: "logs:PutLogEvents on *"}
+    reason: log groups are created at run time
+    ticket: SEC-1
+    approved_by: security@example.com
+    expires: %s
+"""
+
+
+def test_a_waiver_for_one_element_does_not_waive_another(tmp_path: Path) -> None:
+    run = _run(_setup(tmp_path, waivers=WAIVER % "2026-12-15"))
+    assert _open(run, "IAM006") == {"s3:PutObject on *"}
+    applied = run.statement["predicate"]["waivers"]["applied"]
+    assert [(w["rule"], w["ticket"], w["matched"]) for w in applied] == [("IAM006", "SEC-1", 1)]
+    (result,) = [r for r in run.statement["predicate"]["results"] if r["rule"] == "IAM006"]
+    assert [f.get("waived_by") for f in result["findings"]] == [None, applied[0]["id"]]
+
+
+def test_a_waiver_covering_every_finding_makes_the_rule_waived(tmp_path: Path) -> None:
+    both = WAIVER % "2026-12-15" + (WAIVER % "2026-12-15").replace("logs:PutLogEvents", "s3:PutObject")
+    run = _run(_setup(tmp_path, waivers=both))
+    statuses = {r.meta.id: r.status for r in run.evaluation.results}
+    assert statuses["IAM006"] == "waived" and run.evaluation.verdict == "pass"
+
+
+def test_expired_waivers_no_longer_waive_and_are_reported(tmp_path: Path) -> None:
+    run = _run(_setup(tmp_path, waivers=WAIVER % "2026-11-01"))
+    assert _open(run, "IAM006") == {"logs:PutLogEvents on *", "s3:PutObject on *"}
+    assert [w["rule"] for w in run.statement["predicate"]["waivers"]["expired"]] == ["IAM006"]
+
+
+def test_waivers_that_match_nothing_are_reported_unused(tmp_path: Path) -> None:
+    run = _run(_setup(tmp_path, waivers=(WAIVER % "2026-12-15").replace("Worker", "Gone")))
+    assert [w["scope"]["resource"] for w in run.statement["predicate"]["waivers"]["unused"]] == ["Gone"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (("2026-12-15", "2027-06-01"), "waivers[0].expires", "beyond the 30-day horizon"),
+        (("approved_by: security@example.com", "approved_by: ''"), "waivers[0].approved_by", "is required"),
+        (("rule: IAM006", "rule: IAM06"), "waivers[0].rule", "did you mean 'IAM006'?"),
+        (("rule: IAM006", "rule: TPL001"), "waivers[0].rule", "mandatory"),
+        (("ticket: SEC-1", "tiket: SEC-1"), "waivers[0].tiket", "did you mean 'ticket'?"),
+    ],
+)
+def test_malformed_waivers_name_file_line_and_field(
+    tmp_path: Path, change: tuple[str, str], field: str, words: str
+) -> None:
+    root = _setup(tmp_path, waivers=(WAIVER % "2026-12-15").replace(*change))
+    with pytest.raises(PolicyError) as caught:
+        _run(root)
+    assert caught.value.path is not None and caught.value.path.endswith("base.yaml")
+    assert caught.value.field == field and caught.value.line is not None
+    assert words in str(caught.value)
+
+
+INLINE_APP = APP.replace(
+    "  Logs:\n",
+    "    Metadata:\n      checker:\n        waivers:\n"
+    "          - {rule: IAM006, element: 's3:PutObject on *', reason: uploads to per-tenant buckets,"
+    " approved_by: security@example.com, expires: 2026-12-01}\n  Logs:\n",
+)
+
+
+def test_inline_suppressions_only_when_the_baseline_allows_them(tmp_path: Path) -> None:
+    ignored = _run(_setup(tmp_path, app=INLINE_APP))
+    assert _open(ignored, "IAM006") == {"logs:PutLogEvents on *", "s3:PutObject on *"}
+    assert ignored.statement["predicate"]["waivers"]["ignored"][0]["source"] == "infra/app.yaml:19"
+    honoured = _run(_setup(tmp_path, app=INLINE_APP, inline=True))
+    assert _open(honoured, "IAM006") == {"logs:PutLogEvents on *"}
+    assert honoured.statement["predicate"]["waivers"]["applied"][0]["kind"] == "inline"
+
+
+def test_overlay_is_found_at_the_root_and_may_only_tighten(tmp_path: Path) -> None:
+    root = _setup(tmp_path)
+    (root / ".checker.yml").write_text(
+        "schema_version: 1\nname: team\nversion: '1'\nrules:\n  NAME001: {enforce: error}\n"
+    )
+    run = _run(root)
+    assert [layer["role"] for layer in run.statement["predicate"]["policy"]["layers"]] == [
+        "baseline",
+        "overlay",
+    ]
+    assert "NAME001" in run.evaluation.blocking
+    (root / ".checker.yml").write_text(
+        "schema_version: 1\nname: team\nversion: '1'\nrules:\n  IAM006: {enforce: warn}\n"
+    )
+    with pytest.raises(PolicyError) as caught:
+        _run(root)
+    assert (caught.value.path, caught.value.line) == (".checker.yml", 5)
+    assert "may not lower enforcement of IAM006 from error" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "words"),
+    [
+        ("rules:\n  IAM006: {scope: {paths: ['other/*']}}\n", "may not narrow where IAM006 applies"),
+        ("settings: {max_waiver_days: 365}\nrules: {}\n", "only the baseline sets organization settings"),
+        ("rules:\n  IAM006: {overridable: true}\n", "only the baseline can mark rules overridable"),
+        (
+            "rules:\n  NAME001: {environments: {prod: {enforce: warn}}}\n",
+            "may not lower enforcement of NAME001",
+        ),
+    ],
+)
+def test_overlays_cannot_loosen_by_other_means(tmp_path: Path, overlay: str, words: str) -> None:
+    root = _setup(tmp_path)
+    (root / ".checker.yml").write_text("schema_version: 1\nname: team\nversion: '1'\n" + overlay)
+    with pytest.raises(PolicyError, match=words):
+        _run(root, env="prod")
+
+
+def test_scopes_limit_rules_to_paths_and_stacks(tmp_path: Path) -> None:
+    root = _setup(tmp_path)
+    (root / "base.yaml").write_text(
+        BASE.replace("IAM006: {enforce: error}", "IAM006: {scope: {paths: ['services/*']}}") % ("false", "[]")
+    )
+    statuses = {r.meta.id: (r.status, r.reason) for r in _run(root).evaluation.results}
+    assert statuses["IAM006"] == ("skipped", "no template in the rule's scope")
+
+
+def test_adoption_baseline_ratchet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _setup(tmp_path)
+    monkeypatch.chdir(root)
+    assert main(["check", "infra", "--policy", "base.yaml"]) == 1
+    assert main(["baseline", "infra", "--policy", "base.yaml", "--approved-by", "security@example.com"]) == 0
+    text = (root / ".checker-baseline.yml").read_text()
+    assert text.count("fingerprint:") == 3 and "  line:" not in text
+    assert main(["check", "infra", "--policy", "base.yaml"]) == 0
+    # The same finding moved down the file keeps its fingerprint.
+    (root / "infra" / "app.yaml").write_text(
+        APP.replace("Resources:\n", "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+    )
+    assert main(["check", "infra", "--policy", "base.yaml"]) == 0
+    # The same problem in another file is new.
+    (root / "infra" / "copy.yaml").write_text(APP)
+    capsys.readouterr()
+    assert main(["check", "infra", "--policy", "base.yaml", "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    (iam006,) = [r for r in report["predicate"]["results"] if r["rule"] == "IAM006"]
+    assert {f["location"]["path"] for f in iam006["findings"] if "waived_by" not in f} == {"infra/copy.yaml"}
+    # Fixing a finding and refreshing drops it from the file.
+    (root / "infra" / "copy.yaml").unlink()
+    (root / "infra" / "app.yaml").write_text(APP.replace("s3:PutObject", "s3:GetObject"))
+    assert main(["baseline", "infra", "--policy", "base.yaml", "--approved-by", "security@example.com"]) == 0
+    assert (root / ".checker-baseline.yml").read_text().count("fingerprint:") == 2
+
+
+BREAK_GLASS = "incident: INC-1\napproved_by: oncall@example.com\nreason: hot fix\nexpires: %s\n"
+
+
+def test_break_glass_lets_a_hot_fix_through_visibly(tmp_path: Path) -> None:
+    root = _setup(tmp_path)
+    (root / "glass.yaml").write_text(BREAK_GLASS % "2026-11-29T06:00:00Z")
+    run = _run(root, break_glass=root / "glass.yaml")
+    glass = run.statement["predicate"]["break_glass"]
+    assert run.evaluation.verdict == "pass" and glass["active"] and glass["overridden"] == ["IAM006"]
+    assert run.statement["predicate"]["summary"]["blocking"] == ["IAM006"]
+    from checker.render.text import render
+
+    assert render(run.statement, {}, color=False).startswith("BREAK GLASS ACTIVE: incident INC-1")
+
+
+def test_break_glass_beyond_the_horizon_is_refused(tmp_path: Path) -> None:
+    root = _setup(tmp_path)
+    (root / "glass.yaml").write_text(BREAK_GLASS % (NOW + timedelta(hours=25)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    with pytest.raises(PolicyError, match="24-hour horizon"):
+        _run(root, break_glass=root / "glass.yaml")
+
+
+def test_verify_rejects_break_glass_unless_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from checker.signing import generate_key
+
+    root = _setup(tmp_path)
+    monkeypatch.chdir(root)
+    generate_key(root / "k", "ed25519", None)
+    expires = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    (root / "glass.yaml").write_text(BREAK_GLASS % expires)
+    assert (
+        main(
+            [
+                "check",
+                "infra",
+                "--policy",
+                "base.yaml",
+                "--break-glass",
+                "glass.yaml",
+                "--sign-key",
+                "k.key",
+                "--output",
+                "r.dsse.json",
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert main(["verify", "r.dsse.json", "--trust", "k.pub"]) == 1
+    assert "[break-glass]" in capsys.readouterr().out
+    assert main(["verify", "r.dsse.json", "--trust", "k.pub", "--allow-break-glass"]) == 0
+
+
+def test_policy_explain_and_policy_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = _setup(tmp_path)
+    monkeypatch.chdir(root)
+    assert main(["policy", "explain", "--policy", "base.yaml", "--env", "prod", "--format", "json"]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    assert explained["rules"]["NAME001"]["enforce"] == "error"
+    assert explained["rules"]["NAME001"]["origin"]["enforce"] == "base.yaml"
+    cases = root / "cases"
+    (cases / "blocked").mkdir(parents=True)
+    (cases / "blocked" / "app.yaml").write_text(APP)
+    (cases / "blocked" / "case.yaml").write_text(
+        "expect:\n  verdict: fail\n  findings:\n    - {rule: IAM006, resource: Worker}\n    - {rule: IAM006, resource: Worker}\n"
+        "    - {rule: NAME001, resource: Logs}\n"
+    )
+    (cases / "wrong").mkdir()
+    (cases / "wrong" / "app.yaml").write_text(APP)
+    (cases / "wrong" / "case.yaml").write_text("env: prod\nexpect: {verdict: pass}\n")
+    assert main(["policy", "test", "cases", "--policy", "base.yaml"]) == 1
+    out = capsys.readouterr().out
+    assert "ok   blocked" in out and "FAIL wrong" in out
+    assert "verdict fail, expected pass (blocking: IAM006, NAME001)" in out
+    assert out.splitlines()[-1] == "1 passed, 1 failed"
