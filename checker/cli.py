@@ -222,8 +222,7 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
         _write(json.dumps(data, indent=2) + "\n", None)
         return 0
     lines = [
-        f"policy {data['name']} {data['version']} ({data['digest']})"
-        + (f", env {data['env']}" if data["env"] else "")
+        f"policy {data['name']} {data['version']} ({data['digest']})" + (f", env {data['env']}" if data["env"] else "")
     ]
     lines += [
         f"  {layer['role']}: {layer['path']} ({layer['name']} {layer['version']}, {layer['digest']})"
@@ -238,9 +237,7 @@ def cmd_policy_explain(args: argparse.Namespace) -> int:
             f"severity {rule['severity']} <- {origin.get('severity', 'rule default')}"
         )
         for name, value in rule["params"].items():
-            lines.append(
-                f"    {name} = {json.dumps(value)}  <- {origin.get(f'params.{name}', 'rule default')}"
-            )
+            lines.append(f"    {name} = {json.dumps(value)}  <- {origin.get(f'params.{name}', 'rule default')}")
         if rule["scope"]:
             lines.append(f"    scope {json.dumps(rule['scope'])}  <- {origin.get('scope')}")
     lines += [
@@ -287,8 +284,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     days = args.days if args.days is not None else run.policy.settings.max_waiver_days
     if days > run.policy.settings.max_waiver_days:
         raise UsageError(
-            f"--days {days} is beyond the {run.policy.settings.max_waiver_days}-day horizon "
-            "the baseline policy allows"
+            f"--days {days} is beyond the {run.policy.settings.max_waiver_days}-day horizon the baseline policy allows"
         )
     document = baseline_document(run, args.approved_by, args.reason, now + timedelta(days=days), now)
     header = (
@@ -351,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--format",
         action="append",
-        choices=["text", "json", "dsse"],
+        choices=["text", "json", "sarif", "junit", "markdown", "html", "dsse"],
         help="output format (repeatable, each paired with an --output)",
     )
     check.add_argument("--output", action="append", metavar="FILE", help="write the output to FILE")
@@ -457,9 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--root", metavar="DIR")
     base.add_argument("--approved-by", required=True, metavar="WHO", help="who accepts these findings")
     base.add_argument("--reason", default="adoption baseline: findings that predate the gate")
-    base.add_argument(
-        "--days", type=int, help="days until the baseline expires (default: the policy's maximum)"
-    )
+    base.add_argument("--days", type=int, help="days until the baseline expires (default: the policy's maximum)")
     base.add_argument("--output", metavar="FILE")
     rules_option(base)
     base.set_defaults(func=cmd_baseline)
@@ -485,9 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", metavar="FILE")
     rules_option(validate)
     validate.set_defaults(func=cmd_policy_validate)
-    explain = policy_commands.add_parser(
-        "explain", help="show the effective policy and where each setting came from"
-    )
+    explain = policy_commands.add_parser("explain", help="show the effective policy and where each setting came from")
     explain.add_argument(
         "--policy",
         action="append",

@@ -23,9 +23,7 @@ TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 # virtual environments, tool caches, and build output that copies templates
 # (``.aws-sam/build``). Hidden directories are skipped too, except the
 # Serverless Framework's output folder.
-SKIP_DIRS = frozenset(
-    {"node_modules", "bower_components", "__pycache__", "venv", "site-packages", "cdk.out.bak"}
-)
+SKIP_DIRS = frozenset({"node_modules", "bower_components", "__pycache__", "venv", "site-packages", "cdk.out.bak"})
 KEEP_HIDDEN = frozenset({".serverless"})
 
 
@@ -117,9 +115,7 @@ class _Walker:
     def walk(self, top: Path) -> Iterator[Candidate]:
         for dirpath, dirnames, filenames in os.walk(top):
             here = Path(dirpath)
-            if here.name == "cdk.out" or (
-                (here / "manifest.json").is_file() and (here / "tree.json").is_file()
-            ):
+            if here.name == "cdk.out" or ((here / "manifest.json").is_file() and (here / "tree.json").is_file()):
                 self.stacks.update(_cdk_stacks(here.resolve(), self.root, self.seen_assemblies))
             dirnames[:] = sorted(d for d in dirnames if self.keep_dir(here, d))
             for name in sorted(filenames):

@@ -48,9 +48,7 @@ def render_rule(meta: RuleMeta, heading: str = "#") -> str:
         out += [f"{heading}# Options", ""]
         for p in meta.params:
             tighter = f"; tighter: {p.tighter}" if p.tighter else ""
-            out.append(
-                f"- `{p.name}` ({p.type}, default `{json.dumps(p.default)}`{tighter}): {p.description}"
-            )
+            out.append(f"- `{p.name}` ({p.type}, default `{json.dumps(p.default)}`{tighter}): {p.description}")
         out.append("")
     if meta.references:
         out += [f"{heading}# References", ""] + [f"- <{r}>" for r in meta.references] + [""]
@@ -69,9 +67,7 @@ def render_catalogue(registry: Mapping[str, Rule]) -> str:
     ]
     for rule_id, rule in registry.items():
         meta = rule.meta
-        lines.append(
-            f"| [{rule_id}](#{rule_id.lower()}) | {meta.title} | {meta.severity} | {', '.join(meta.tags)} |"
-        )
+        lines.append(f"| [{rule_id}](#{rule_id.lower()}) | {meta.title} | {meta.severity} | {', '.join(meta.tags)} |")
     lines.append("")
     for rule in registry.values():
         lines.append(render_rule(rule.meta, heading="##"))

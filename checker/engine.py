@@ -189,9 +189,7 @@ def judge(
     break_glass: BreakGlass | None = None,
 ) -> Evaluation:
     """Apply waivers (never to mandatory rules, nor over a rule error) and break-glass."""
-    waivable = {
-        r.meta.id: r.findings for r in evaluation.results if r.status == "fail" and not r.meta.mandatory
-    }
+    waivable = {r.meta.id: r.findings for r in evaluation.results if r.status == "fail" and not r.meta.mandatory}
     judged, outcomes = apply_waivers(waivable, waivers, now)
     results = []
     for result in evaluation.results:

@@ -101,9 +101,7 @@ def load_baseline(path: Path, registry: Mapping[str, Rule], policy: Policy, now:
     except InputError as exc:
         raise PolicyError(exc.message, path=display, line=exc.line) from None
     if not isinstance(data, LineDict) or data.get("kind") != BASELINE_KIND:
-        raise PolicyError(
-            f"not a checker baseline (kind: {BASELINE_KIND})", path=display, line=1, field="kind"
-        )
+        raise PolicyError(f"not a checker baseline (kind: {BASELINE_KIND})", path=display, line=1, field="kind")
     expires = parse_expiry(data.get("expires"))
     approved = data.get("approved_by")
     if expires is None or not isinstance(approved, str) or not approved.strip():
@@ -120,14 +118,10 @@ def load_baseline(path: Path, registry: Mapping[str, Rule], policy: Policy, now:
     for index, entry in enumerate(entries):
         line = entries.item_lines[index] if hasattr(entries, "item_lines") else None
         if not isinstance(entry, dict) or not isinstance(entry.get("fingerprint"), str):
-            raise PolicyError(
-                "each entry needs a fingerprint", path=display, line=line, field=f"entries[{index}]"
-            )
+            raise PolicyError("each entry needs a fingerprint", path=display, line=line, field=f"entries[{index}]")
         rule = str(entry.get("rule"))
         if rule not in registry:
-            raise PolicyError(
-                f"no rule with id {rule!r}", path=display, line=line, field=f"entries[{index}].rule"
-            )
+            raise PolicyError(f"no rule with id {rule!r}", path=display, line=line, field=f"entries[{index}].rule")
         waivers.append(
             with_id(
                 Waiver(
@@ -152,9 +146,7 @@ def load_break_glass(path: Path, policy: Policy, now: datetime) -> BreakGlass:
     display = str(path)
     hours = policy.settings.break_glass_max_hours
     if hours == 0:
-        raise PolicyError(
-            "the baseline does not allow break-glass (settings.break_glass_max_hours: 0)", path=display
-        )
+        raise PolicyError("the baseline does not allow break-glass (settings.break_glass_max_hours: 0)", path=display)
     try:
         data = load_document(path, display)
     except InputError as exc:
@@ -181,9 +173,7 @@ def load_break_glass(path: Path, policy: Policy, now: datetime) -> BreakGlass:
             line=data.key_lines.get("expires"),
             field="expires",
         )
-    return BreakGlass(
-        data["incident"].strip(), data["approved_by"].strip(), data["reason"].strip(), expires, display
-    )
+    return BreakGlass(data["incident"].strip(), data["approved_by"].strip(), data["reason"].strip(), expires, display)
 
 
 def _subjects(
@@ -232,9 +222,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
     return CheckRun(evaluation, policy, statement)
 
 
-def baseline_document(
-    run: CheckRun, approved_by: str, reason: str, expires: datetime, now: datetime
-) -> dict[str, Any]:
+def baseline_document(run: CheckRun, approved_by: str, reason: str, expires: datetime, now: datetime) -> dict[str, Any]:
     """Today's open findings as a baseline file: each remembered by its
     fingerprint (rule, file, resource, offending element; not the line)."""
     from checker.waivers import fingerprint

@@ -231,20 +231,14 @@ def _validate_scope(path: str, entry: LineDict, rule_id: str) -> None:
     scope = entry["scope"]
     where = f"rules.{rule_id}.scope"
     if not isinstance(scope, LineDict):
-        raise _error(
-            path, entry, "scope", "must be a mapping (paths, exclude_paths, stacks, envs)", field_name=where
-        )
+        raise _error(path, entry, "scope", "must be a mapping (paths, exclude_paths, stacks, envs)", field_name=where)
     for key, value in scope.items():
         if key not in _SCOPE_KEYS:
-            raise _error(
-                path, scope, key, "unknown scope key", suggest(str(key), _SCOPE_KEYS), f"{where}.{key}"
-            )
+            raise _error(path, scope, key, "unknown scope key", suggest(str(key), _SCOPE_KEYS), f"{where}.{key}")
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise _error(path, scope, key, "must be a list of globs", field_name=f"{where}.{key}")
         if key == "envs" and set(value) - set(ENVIRONMENTS):
-            raise _error(
-                path, scope, key, f"environments are {', '.join(ENVIRONMENTS)}", field_name=f"{where}.envs"
-            )
+            raise _error(path, scope, key, f"environments are {', '.join(ENVIRONMENTS)}", field_name=f"{where}.envs")
 
 
 def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any, nested: str = "") -> LineDict:
@@ -335,10 +329,7 @@ def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any, nested
             )
         _validate_rule(parsed, rule_id, rule, override, nested=f"environments.{env}")
     overridable = entry.get("overridable", False)
-    if not (
-        isinstance(overridable, bool)
-        or (isinstance(overridable, list) and all(n in names for n in overridable))
-    ):
+    if not (isinstance(overridable, bool) or (isinstance(overridable, list) and all(n in names for n in overridable))):
         raise _error(
             path,
             entry,
@@ -349,9 +340,7 @@ def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any, nested
     return entry
 
 
-def _apply(
-    setting: RuleSetting | None, rule: Rule, entry: LineDict, parsed: _Parsed, rule_id: str
-) -> RuleSetting:
+def _apply(setting: RuleSetting | None, rule: Rule, entry: LineDict, parsed: _Parsed, rule_id: str) -> RuleSetting:
     path = parsed.path
     origin = dict(setting.origin) if setting else {}
     if setting is None:
@@ -464,9 +453,7 @@ def _settings(parsed: _Parsed) -> Settings:
         raise _error(parsed.path, parsed.data, "settings", "must be a mapping")
     for key, value in raw.items():
         if key not in _SETTING_KEYS:
-            raise _error(
-                parsed.path, raw, key, "unknown setting", suggest(str(key), _SETTING_KEYS), f"settings.{key}"
-            )
+            raise _error(parsed.path, raw, key, "unknown setting", suggest(str(key), _SETTING_KEYS), f"settings.{key}")
         wanted = bool if key == "inline_suppressions" else int
         if not isinstance(value, wanted) or (wanted is int and (isinstance(value, bool) or value < 0)):
             kind = "true or false" if wanted is bool else "a whole number of at least 0"
@@ -481,9 +468,7 @@ def _excludes(parsed: _Parsed) -> list[tuple[str, str]]:
     return [(glob, parsed.path) for glob in raw]
 
 
-def _waivers(
-    parsed: _Parsed, registry: Mapping[str, Rule], settings: Settings, now: datetime
-) -> list[Waiver]:
+def _waivers(parsed: _Parsed, registry: Mapping[str, Rule], settings: Settings, now: datetime) -> list[Waiver]:
     raw = parsed.data.get("waivers", [])
     path = parsed.path
     if not isinstance(raw, list):
@@ -514,9 +499,7 @@ def parse_waiver(
     allowed = (*_WAIVER_KEYS, "element") if kind == "inline" else _WAIVER_KEYS
     for key in entry:
         if key not in allowed:
-            raise _error(
-                path, entry, key, "unknown waiver field", suggest(str(key), allowed), f"{where}.{key}"
-            )
+            raise _error(path, entry, key, "unknown waiver field", suggest(str(key), allowed), f"{where}.{key}")
     rule_id = str(entry.get("rule"))
     if rule_id not in registry:
         raise _error(
@@ -528,9 +511,7 @@ def parse_waiver(
             f"{where}.rule",
         )
     if registry[rule_id].meta.mandatory:
-        raise _error(
-            path, entry, "rule", f"{rule_id} is mandatory: it cannot be waived", field_name=f"{where}.rule"
-        )
+        raise _error(path, entry, "rule", f"{rule_id} is mandatory: it cannot be waived", field_name=f"{where}.rule")
     for key in ("reason", "approved_by"):
         if not isinstance(entry.get(key), str) or not entry[key].strip():
             raise _error(path, entry, key, "is required: a non-empty string", field_name=f"{where}.{key}")
@@ -550,8 +531,7 @@ def parse_waiver(
             path,
             entry,
             "expires",
-            f"is beyond the {settings.max_waiver_days}-day horizon the baseline allows "
-            f"(latest {horizon:%Y-%m-%d})",
+            f"is beyond the {settings.max_waiver_days}-day horizon the baseline allows (latest {horizon:%Y-%m-%d})",
             field_name=f"{where}.expires",
         )
     scope = entry.get("scope") or LineDict()

@@ -56,9 +56,7 @@ def _load_python_rule(file: Path, display: str) -> Rule:
         sys.modules[name] = module
         spec.loader.exec_module(module)
     except Exception as exc:
-        raise RuleDefinitionError(
-            f"rule module failed to import: {type(exc).__name__}: {exc}", path=display
-        ) from None
+        raise RuleDefinitionError(f"rule module failed to import: {type(exc).__name__}: {exc}", path=display) from None
     rule = getattr(module, "RULE", None)
     meta = getattr(rule, "meta", None)
     if not isinstance(meta, RuleMeta) or not callable(getattr(rule, "evaluate", None)):

@@ -47,9 +47,7 @@ def _prepare(data: Any) -> dict[str, Any]:
         props = body.get("Properties")
         if prop and isinstance(props, dict):
             if body["Type"] == "AWS::Serverless::Function" and props.get("PackageType") == "Image":
-                props.setdefault(
-                    "ImageUri", "123456789012.dkr.ecr.us-east-1.amazonaws.com/placeholder:latest"
-                )
+                props.setdefault("ImageUri", "123456789012.dkr.ecr.us-east-1.amazonaws.com/placeholder:latest")
             elif (prop in props and isinstance(props[prop], str) and not props[prop].startswith("s3://")) or (
                 prop not in props
                 and body["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion")
@@ -65,9 +63,7 @@ def expand(template: Template) -> Template:
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
 
-    policies_file = (
-        importlib_resources.files("samtranslator") / "internal" / "data" / "aws_managed_policies.json"
-    )
+    policies_file = importlib_resources.files("samtranslator") / "internal" / "data" / "aws_managed_policies.json"
     managed = json.loads(policies_file.read_text(encoding="utf-8")).get("aws", {})
     translator = Translator(managed_policy_map=managed, sam_parser=Parser(), boto_session=_OfflineSession())
     try:

@@ -201,9 +201,7 @@ def generate_key(prefix: Path, key_type: str, passphrase: str | None) -> str:
     else:
         raise UsageError(f"unknown key type {key_type!r} (choose {', '.join(KEY_TYPES)})")
     encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(passphrase.encode())
-        if passphrase
-        else serialization.NoEncryption()
+        serialization.BestAvailableEncryption(passphrase.encode()) if passphrase else serialization.NoEncryption()
     )
     key_path, pub_path = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
     for path in (key_path, pub_path):

@@ -176,9 +176,7 @@ def load_trust(path: Path) -> list[TrustedKey]:
                     field=f"{where}.public_key_file",
                 ) from None
         else:
-            raise InputError(
-                "needs public_key (PEM) or public_key_file", path=display, line=line, field=where
-            )
+            raise InputError("needs public_key (PEM) or public_key_file", path=display, line=line, field=where)
         key = load_public_key(pem, f"{display} {where}")
         computed = key_id(key)
         if entry.get("id") not in (None, computed):
@@ -193,16 +191,12 @@ def load_trust(path: Path) -> list[TrustedKey]:
             if entry.get(name) is not None:
                 times[name] = _parse_time(entry[name])
                 if times[name] is None:
-                    raise InputError(
-                        "must be an ISO 8601 time", path=display, line=line, field=f"{where}.{name}"
-                    )
+                    raise InputError("must be an ISO 8601 time", path=display, line=line, field=f"{where}.{name}")
         revoked = entry.get("revoked", False)
         if not isinstance(revoked, bool):
             raise InputError("must be true or false", path=display, line=line, field=f"{where}.revoked")
         keys.append(
-            TrustedKey(
-                computed, key, entry.get("owner"), times.get("not_before"), times.get("not_after"), revoked
-            )
+            TrustedKey(computed, key, entry.get("owner"), times.get("not_before"), times.get("not_after"), revoked)
         )
     return keys
 
@@ -262,9 +256,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
         or not isinstance(envelope.get("payload"), str)
         or not isinstance(envelope.get("payloadType"), str)
     ):
-        return reject(
-            "envelope-malformed", "report is not a DSSE envelope (payloadType, payload, signatures)"
-        )
+        return reject("envelope-malformed", "report is not a DSSE envelope (payloadType, payload, signatures)")
     signatures = envelope.get("signatures")
     if not isinstance(signatures, list) or not signatures:
         return reject("signature-missing", "report is not signed (no signatures)")
@@ -275,9 +267,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
 
     # 2. The payload type is signed too; a wrong one is its own reason.
     if envelope["payloadType"] != PAYLOAD_TYPE:
-        reasons.append(
-            Rejection("payload-type", f"payload type is {envelope['payloadType']!r}, not {PAYLOAD_TYPE!r}")
-        )
+        reasons.append(Rejection("payload-type", f"payload type is {envelope['payloadType']!r}, not {PAYLOAD_TYPE!r}"))
 
     # 3. Signatures by trusted, unrevoked keys; each key counts once.
     trust = _merge_trust(expect.trust)
@@ -295,9 +285,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
             continue
         keyid = entry.get("keyid")
         candidates = (
-            [trust[keyid]]
-            if isinstance(keyid, str) and keyid in trust
-            else (list(trust.values()) if not keyid else [])
+            [trust[keyid]] if isinstance(keyid, str) and keyid in trust else (list(trust.values()) if not keyid else [])
         )
         if not candidates:
             saw_unknown = True
@@ -309,8 +297,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
             reasons.append(
                 Rejection(
                     "key-revoked",
-                    f"signed by revoked key {matched.keyid}"
-                    + (f" ({matched.owner})" if matched.owner else ""),
+                    f"signed by revoked key {matched.keyid}" + (f" ({matched.owner})" if matched.owner else ""),
                 )
             )
         else:
@@ -326,9 +313,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
         if saw_unknown:
             reasons.append(Rejection("key-unknown", "signed by a key that is not in the trusted keys"))
         if expect.threshold > 1 and good:
-            reasons.append(
-                Rejection("threshold", f"{len(good)} trusted signature(s), {expect.threshold} needed")
-            )
+            reasons.append(Rejection("threshold", f"{len(good)} trusted signature(s), {expect.threshold} needed"))
         if not reasons:
             reasons.append(Rejection("signature-invalid", "no valid signature by a trusted key"))
         return VerifyResult(False, tuple(reasons), report_sha256)
@@ -368,9 +353,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
             raise InputError(f"cannot read subject: {exc.strerror}", path=str(path)) from None
         if actual not in digests:
             reasons.append(
-                Rejection(
-                    "subject-mismatch", f"{path} (sha256:{actual[:12]}…) is not a subject of this report"
-                )
+                Rejection("subject-mismatch", f"{path} (sha256:{actual[:12]}…) is not a subject of this report")
             )
 
     # 7. The pinned policy.
@@ -384,9 +367,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
 
     # 8. Fresh, and not from the future.
     if finished > now + CLOCK_SKEW:
-        reasons.append(
-            Rejection("report-future", f"report is dated {finished:%Y-%m-%dT%H:%M:%SZ}, in the future")
-        )
+        reasons.append(Rejection("report-future", f"report is dated {finished:%Y-%m-%dT%H:%M:%SZ}, in the future"))
     elif expect.max_age is not None and now - finished > expect.max_age:
         reasons.append(
             Rejection(

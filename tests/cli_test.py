@@ -57,9 +57,7 @@ def test_fail_exits_1_and_names_file_line_resource_why_and_fix(tmp_path, write, 
     assert out.splitlines()[-1].startswith("FAIL: rules 1 failed, 10 passed")
 
 
-def test_unparseable_template_fails_closed_and_others_are_still_checked(
-    tmp_path, write, capsys, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_unparseable_template_fails_closed_and_others_are_still_checked(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     write("broken.yaml", "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  A: [\n")
     write("bad.yaml", BAD)
     code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--format", "json")
@@ -76,15 +74,11 @@ def test_unparseable_template_fails_closed_and_others_are_still_checked(
     }
 
 
-def test_json_report_is_an_in_toto_statement_valid_against_the_schema(
-    tmp_path, write, capsys, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_json_report_is_an_in_toto_statement_valid_against_the_schema(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     jsonschema = pytest.importorskip("jsonschema")
     write("bad.yaml", BAD)
     artifact = write("dist/app.zip", "artifact bytes")
-    code, out, _ = run(
-        capsys, monkeypatch, tmp_path, "check", "--format", "json", "--subject", "dist/app.zip"
-    )
+    code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--format", "json", "--subject", "dist/app.zip")
     report = json.loads(out)
     jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
     assert code == 1
@@ -200,9 +194,7 @@ def test_a_crashing_rule_never_passes_through_the_cli(tmp_path, write, capsys, m
     )
     write("policy.yaml", "schema_version: 1\nname: p\nversion: '1'\nrules:\n  X-CRASH: {enforce: warn}\n")
     write("t.yaml", GOOD)
-    code, out, _ = run(
-        capsys, monkeypatch, tmp_path, "check", "t.yaml", "--rules", "rules", "--policy", "policy.yaml"
-    )
+    code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "t.yaml", "--rules", "rules", "--policy", "policy.yaml")
     assert code == 1
     assert "ERROR X-CRASH" in out and "RuntimeError: bad rule" in out
 
@@ -210,9 +202,7 @@ def test_a_crashing_rule_never_passes_through_the_cli(tmp_path, write, capsys, m
 def test_version_help_and_module_entry_point() -> None:
     done = subprocess.run([sys.executable, "-m", "checker", "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == f"checker {__version__}"
-    done = subprocess.run(
-        [sys.executable, "-m", "checker", "check", "--help"], capture_output=True, text=True
-    )
+    done = subprocess.run([sys.executable, "-m", "checker", "check", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "--policy FILE" in done.stdout
 
 
@@ -229,10 +219,7 @@ def test_whole_public_corpus_runs_without_a_crash(corpus: Path, capsys, monkeypa
     assert code == 1 and err == ""
     assert report["predicate"]["summary"]["templates"] == 1549
     parse_errors = {
-        f["location"]["path"]
-        for r in report["predicate"]["results"]
-        if r["rule"] == "TPL001"
-        for f in r["findings"]
+        f["location"]["path"] for r in report["predicate"]["results"] if r["rule"] == "TPL001" for f in r["findings"]
     }
     assert "cfn_nag/spec/test_templates/yaml/vulgar_bad_syntax.yml" in parse_errors
     assert all(r["status"] != "error" for r in report["predicate"]["results"])

@@ -48,9 +48,7 @@ def release_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "app"], check=True)
     subprocess.run([*git, "commit", "-qm", "build"], check=True)
-    commit = subprocess.run(
-        [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
     generate_key(tmp_path / "build", "ecdsa-p256", None)
     monkeypatch.chdir(tmp_path)
     assert (

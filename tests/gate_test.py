@@ -64,9 +64,7 @@ def _setup(tmp_path: Path, *, waivers: str = "[]", inline: bool = False, app: st
 
 
 def _run(root: Path, **kwargs: Any) -> Any:
-    request = CheckRequest(
-        paths=[root / "infra"], root=root, policies=[root / "base.yaml"], now=NOW, **kwargs
-    )
+    request = CheckRequest(paths=[root / "infra"], root=root, policies=[root / "base.yaml"], now=NOW, **kwargs)
     return run_check(request, REGISTRY)
 
 
@@ -80,10 +78,7 @@ def test_environment_overrides_make_prod_stricter(tmp_path: Path) -> None:
     assert {r.meta.id: r.setting.enforce for r in _run(root).evaluation.results}["NAME001"] == "warn"
     prod = _run(root, env="prod")
     assert {r.meta.id: r.setting.enforce for r in prod.evaluation.results}["NAME001"] == "error"
-    assert (
-        set(prod.evaluation.blocking) == {"IAM006", "NAME001"}
-        and prod.statement["predicate"]["env"] == "prod"
-    )
+    assert set(prod.evaluation.blocking) == {"IAM006", "NAME001"} and prod.statement["predicate"]["env"] == "prod"
 
 
 WAIVER = """

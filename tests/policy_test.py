@@ -66,10 +66,7 @@ def test_malformed_yaml_policy_is_a_policy_error(write) -> None:  # type: ignore
     assert caught.value.path == "p0.yaml" and caught.value.line is not None
 
 
-BASE = (
-    HEAD
-    + "rules:\n  IAM001: {enforce: error}\n  NAME001:\n    enforce: warn\n    overridable: [properties]\n"
-)
+BASE = HEAD + "rules:\n  IAM001: {enforce: error}\n  NAME001:\n    enforce: warn\n    overridable: [properties]\n"
 
 
 def test_overlay_may_tighten(write) -> None:  # type: ignore[no-untyped-def]
@@ -96,8 +93,7 @@ def test_overridable_parameter_may_change_either_way(write) -> None:  # type: ig
     policy = _load(
         write,
         BASE,
-        "schema_version: 1\nname: team\nversion: '2'\nrules:\n"
-        "  NAME001: {params: {properties: [BucketName]}}\n",
+        "schema_version: 1\nname: team\nversion: '2'\nrules:\n  NAME001: {params: {properties: [BucketName]}}\n",
     )
     assert policy.rules["NAME001"].params["properties"] == ["BucketName"]
 
@@ -115,24 +111,22 @@ def test_non_overridable_parameter_may_only_tighten(write) -> None:  # type: ign
         _load(
             write,
             base,
-            "schema_version: 1\nname: t\nversion: '2'\nrules:\n"
-            "  NAME001: {params: {properties: [BucketName]}}\n",
+            "schema_version: 1\nname: t\nversion: '2'\nrules:\n  NAME001: {params: {properties: [BucketName]}}\n",
         )
 
 
 def test_only_the_baseline_marks_rules_overridable(write) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PolicyError, match="only the baseline"):
-        _load(
-            write, BASE, "schema_version: 1\nname: t\nversion: '2'\nrules:\n  IAM001: {overridable: true}\n"
-        )
+        _load(write, BASE, "schema_version: 1\nname: t\nversion: '2'\nrules:\n  IAM001: {overridable: true}\n")
 
 
 def test_digest_ignores_key_order_comments_and_formatting(write) -> None:  # type: ignore[no-untyped-def]
     a = write("a.yaml", "schema_version: 1\nname: org\nversion: '1'\nrules:\n  IAM001: {enforce: error}\n")
     b = write(
         "b.json",
-        '{"rules": {"IAM001": {"enforce": "error"}}, # x\n "version": "1",'
-        ' "name": "org", "schema_version": 1}'.replace(" # x", ""),
+        '{"rules": {"IAM001": {"enforce": "error"}}, # x\n "version": "1", "name": "org", "schema_version": 1}'.replace(
+            " # x", ""
+        ),
     )
     c = write(
         "c.yaml",

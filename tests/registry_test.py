@@ -91,9 +91,7 @@ def test_organization_rules_load_from_a_folder_and_run(tmp_path: Path) -> None:
 
 
 def test_a_crashing_rule_is_an_error_and_fails_the_verdict_while_others_run(tmp_path: Path) -> None:
-    evaluation = _run(
-        tmp_path, {"crash.py": CRASHING, "tag.yaml": DECLARATIVE}, ["ACME-CRASH", "ACME-TAG-001"]
-    )
+    evaluation = _run(tmp_path, {"crash.py": CRASHING, "tag.yaml": DECLARATIVE}, ["ACME-CRASH", "ACME-TAG-001"])
     results = {r.meta.id: r for r in evaluation.results}
     assert results["ACME-CRASH"].status == "error"
     assert "ZeroDivisionError: boom" in results["ACME-CRASH"].errors[0]

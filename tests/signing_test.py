@@ -71,9 +71,7 @@ def test_envelopes_verify_with_securesystemslib(tmp_path: Path, key_type: str) -
     assert set(parsed.verify([key], 1)) == {keyid}
     assert parsed.pae() == pae(PAYLOAD_TYPE, PAYLOAD)
     # And the independent verifier does reject a changed payload.
-    tampered = dict(
-        copy.deepcopy(envelope), payload=base64.b64encode(PAYLOAD.replace(b"world", b"W0rld")).decode()
-    )
+    tampered = dict(copy.deepcopy(envelope), payload=base64.b64encode(PAYLOAD.replace(b"world", b"W0rld")).decode())
     from securesystemslib.exceptions import VerificationError
 
     with pytest.raises(VerificationError):
@@ -149,8 +147,6 @@ def test_kms_key_of_the_wrong_type_is_refused(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with moto.mock_aws():
-        key = boto3.client("kms").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"][
-            "KeyId"
-        ]
+        key = boto3.client("kms").create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
         with pytest.raises(UsageError, match="needs ECC_NIST_P256"):
             load_signer(f"awskms:{key}", {})

@@ -72,9 +72,7 @@ def test_flipping_any_byte_of_payload_or_signature_is_rejected(env: Env) -> None
     for position in range(len(signature)):
         changed = bytearray(signature)
         changed[position] ^= 0x80
-        sigs = [
-            {"keyid": envelope["signatures"][0]["keyid"], "sig": base64.b64encode(bytes(changed)).decode()}
-        ]
+        sigs = [{"keyid": envelope["signatures"][0]["keyid"], "sig": base64.b64encode(bytes(changed)).decode()}]
         assert not verify(json.dumps(dict(envelope, signatures=sigs)).encode(), env.expect()).accepted
 
 
@@ -220,9 +218,7 @@ def test_cli_exit_codes_output_and_audit_log(env: Env, capsys: pytest.CaptureFix
     assert {"time", "report_sha256", "policy_digest", "verdict", "reasons"} <= set(lines[1])
 
 
-def test_cli_check_signs_and_verify_checks_the_policy_file(
-    env: Env, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_check_signs_and_verify_checks_the_policy_file(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     (env.dir / "t.yaml").write_text(GOOD)
     (env.dir / "policy.yaml").write_text("schema_version: 1\nname: p\nversion: '1'\nrules:\n  IAM001: {}\n")
     code = main(
@@ -252,8 +248,4 @@ def test_usage_errors(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "t.yaml", "--sign-key", "build.key"]) == 2
     assert main(["check", "t.yaml", "--sign-key", "missing.key", "--output", "r.json"]) == 2
     err = capsys.readouterr().err
-    assert (
-        "--format dsse needs --sign-key" in err
-        and "give --output" in err
-        and "cannot read signing key" in err
-    )
+    assert "--format dsse needs --sign-key" in err and "give --output" in err and "cannot read signing key" in err

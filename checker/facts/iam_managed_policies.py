@@ -66,8 +66,7 @@ def build(template: Template) -> list[dict[str, Any]]:
                         "policy": text,
                         "name": name,
                         # AWS managed: an ARN in the "aws" account, or a bare name as SAM takes it.
-                        "aws_managed": (":iam::aws:policy/" in text)
-                        or (not is_arn and not text.startswith("<")),
+                        "aws_managed": (":iam::aws:policy/" in text) or (not is_arn and not text.startswith("<")),
                     }
                 )
     return records

@@ -120,10 +120,7 @@ def _statements(document: Any, template: Template, path: str, line: int | None, 
     if isinstance(statements, dict):
         return [(statements, line_of(statements) or line, f"{path}.Statement", origin)]
     if isinstance(statements, list):
-        return [
-            (s, line_of(statements, i) or line, f"{path}.Statement[{i}]", origin)
-            for i, s in enumerate(statements)
-        ]
+        return [(s, line_of(statements, i) or line, f"{path}.Statement[{i}]", origin) for i, s in enumerate(statements)]
     return []
 
 
@@ -151,8 +148,7 @@ def _sam_policies(properties: dict[str, Any], template: Template, line: int | No
                 items.append((unknown, entry_line, f"{path}.{name}", "sam-template"))
                 continue
             items += [
-                (s, entry_line, f"{path}.{name}.Statement[{i}]", f"sam-template:{name}")
-                for i, s in enumerate(expanded)
+                (s, entry_line, f"{path}.{name}.Statement[{i}]", f"sam-template:{name}") for i, s in enumerate(expanded)
             ]
     return items
 

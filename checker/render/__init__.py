@@ -7,13 +7,17 @@ import json
 from collections.abc import Mapping
 from typing import Any, assert_never
 
-from checker.render import text
+from checker.render import html, junit, markdown, sarif, text
 from checker.ruleapi import RuleMeta
 
 
 class OutputFormat(enum.Enum):
     TEXT = "text"
     JSON = "json"
+    SARIF = "sarif"
+    JUNIT = "junit"
+    MARKDOWN = "markdown"
+    HTML = "html"
 
     def render(self, statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color: bool) -> str:
         match self:
@@ -21,5 +25,13 @@ class OutputFormat(enum.Enum):
                 return text.render(statement, rules, color=color)
             case OutputFormat.JSON:
                 return json.dumps(statement, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+            case OutputFormat.SARIF:
+                return json.dumps(sarif.render(statement, rules), indent=2, ensure_ascii=False) + "\n"
+            case OutputFormat.JUNIT:
+                return junit.render(statement, rules)
+            case OutputFormat.MARKDOWN:
+                return markdown.render(statement, rules)
+            case OutputFormat.HTML:
+                return html.render(statement, rules)
             case _:
                 assert_never(self)

@@ -60,9 +60,7 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
         lines.append("")
     shown = [r for r in predicate["results"] if r["status"] in ("fail", "error")]
     for result in shown:
-        label = (
-            "ERROR" if result["status"] == "error" else ("FAIL" if result["enforce"] == "error" else "WARN")
-        )
+        label = "ERROR" if result["status"] == "error" else ("FAIL" if result["enforce"] == "error" else "WARN")
         style = {"ERROR": "error", "FAIL": "fail", "WARN": "warn"}[label]
         lines.append(
             f"{_style(label, _STATUS_STYLE[style], color)} {result['rule']} {result['title']} "

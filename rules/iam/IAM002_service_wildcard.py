@@ -34,16 +34,12 @@ class ServiceWildcard:
                 tighter="fewer",
             ),
         ),
-        example_fail=(
-            'Statement:\n  - Effect: Allow\n    Action: s3:*\n    Resource: !Sub "${Bucket.Arn}/*"\n'
-        ),
+        example_fail=('Statement:\n  - Effect: Allow\n    Action: s3:*\n    Resource: !Sub "${Bucket.Arn}/*"\n'),
         example_pass=(
             "Statement:\n  - Effect: Allow\n    Action: [s3:GetObject, s3:PutObject]\n"
             '    Resource: !Sub "${Bucket.Arn}/*"\n'
         ),
-        references=(
-            "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",
-        ),
+        references=("https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege",),
     )
 
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:

@@ -50,8 +50,7 @@ class EscalatingWildcard:
         ),
         example_fail='Statement:\n  - Effect: Allow\n    Action: iam:*Policy*\n    Resource: "*"\n',
         example_pass=(
-            "Statement:\n  - Effect: Allow\n    Action: iam:GetRolePolicy\n"
-            "    Resource: !GetAtt AppRole.Arn\n"
+            "Statement:\n  - Effect: Allow\n    Action: iam:GetRolePolicy\n    Resource: !GetAtt AppRole.Arn\n"
         ),
         references=(
             "https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html",

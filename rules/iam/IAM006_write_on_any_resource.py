@@ -50,9 +50,7 @@ class WriteOnAnyResource:
             ),
         ),
         example_fail='Statement:\n  - Effect: Allow\n    Action: dynamodb:PutItem\n    Resource: "*"\n',
-        example_pass=(
-            "Statement:\n  - Effect: Allow\n    Action: dynamodb:PutItem\n    Resource: !GetAtt Table.Arn\n"
-        ),
+        example_pass=("Statement:\n  - Effect: Allow\n    Action: dynamodb:PutItem\n    Resource: !GetAtt Table.Arn\n"),
         references=(
             "https://docs.aws.amazon.com/IAM/latest/UserGuide/access_controls.html#access_controls-resource-level",
         ),
@@ -61,11 +59,7 @@ class WriteOnAnyResource:
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:
         allowed = params["allowed_actions"]
         for record in facts.view("iam_statements"):
-            if (
-                record["effect"] != "Allow"
-                or record["policy_kind"] != "identity"
-                or "*" not in record["resources"]
-            ):
+            if record["effect"] != "Allow" or record["policy_kind"] != "identity" or "*" not in record["resources"]:
                 continue
             for action in record["actions"]:
                 # Whole-account and whole-service wildcards are IAM001/IAM002, and

@@ -35,11 +35,7 @@ class PassRoleOnAnyRole:
 
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:
         for record in facts.view("iam_statements"):
-            if (
-                record["effect"] != "Allow"
-                or record["policy_kind"] != "identity"
-                or "*" not in record["resources"]
-            ):
+            if record["effect"] != "Allow" or record["policy_kind"] != "identity" or "*" not in record["resources"]:
                 continue
             for action in record["actions"]:
                 # A bare "*" is IAM001's finding already.

@@ -29,12 +29,7 @@ _EVERYONE = {"*", "aws:*"}
 def _condition_keys(condition: Any) -> set[str]:
     if not isinstance(condition, Mapping):
         return set()
-    return {
-        str(key).lower()
-        for operator in condition.values()
-        if isinstance(operator, Mapping)
-        for key in operator
-    }
+    return {str(key).lower() for operator in condition.values() if isinstance(operator, Mapping) for key in operator}
 
 
 class PublicResourcePolicy:

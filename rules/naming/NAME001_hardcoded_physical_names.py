@@ -81,12 +81,9 @@ class HardcodedPhysicalNames:
         ),
         example_fail="Orders:\n  Type: AWS::DynamoDB::Table\n  Properties:\n    TableName: orders\n",
         example_pass=(
-            "Orders:\n  Type: AWS::DynamoDB::Table\n  Properties:\n"
-            '    TableName: !Sub "${AWS::StackName}-orders"\n'
+            'Orders:\n  Type: AWS::DynamoDB::Table\n  Properties:\n    TableName: !Sub "${AWS::StackName}-orders"\n'
         ),
-        references=(
-            "https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html",
-        ),
+        references=("https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-name.html",),
     )
 
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:

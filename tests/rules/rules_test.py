@@ -33,9 +33,7 @@ EXPECTED_FAILURES: dict[str, set[tuple[str | None, int | None]]] = {
 
 def _findings(rule_id: str, fixture: Path, tmp_path: Path) -> set[tuple[str | None, int | None]]:
     policy_file = tmp_path / "policy.yaml"
-    policy_file.write_text(
-        f"schema_version: 1\nname: t\nversion: '1'\nrules:\n  {rule_id}: {{enforce: error}}\n"
-    )
+    policy_file.write_text(f"schema_version: 1\nname: t\nversion: '1'\nrules:\n  {rule_id}: {{enforce: error}}\n")
     policy = load_policy([policy_file], REGISTRY)
     template = load_template(Candidate(fixture, fixture.name, explicit=True))
     assert template is not None
