@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -65,6 +66,20 @@ def _subjects(given: Sequence[str]) -> list[Subject]:
     return subjects
 
 
+def _progress() -> Callable[[int], None]:
+    """A one-line count on a terminal, refreshed at most ten times a second."""
+    last = [0.0]
+
+    def show(done: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.1:
+            last[0] = now
+            sys.stderr.write(f"\rchecking templates: {done}")
+            sys.stderr.flush()
+
+    return show
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from checker.gate import CheckRequest, run_check
     from checker.render import OutputFormat
@@ -100,8 +115,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         break_glass=Path(args.break_glass) if args.break_glass else None,
         subjects=_subjects(args.subject),
         environ=dict(os.environ),
+        templates_only=args.templates_only,
+        progress=_progress() if sys.stderr.isatty() else None,
     )
     run = run_check(request, registry)
+    if request.progress is not None:
+        sys.stderr.write("\r\033[K")  # the progress line disappears once done
     metas = {rule_id: rule.meta for rule_id, rule in registry.items()}
     for index, name in enumerate(names):
         output = outputs[index] if index < len(outputs) else None
@@ -366,6 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip paths matching GLOB, relative to the root (repeatable)",
     )
     check.add_argument("--root", metavar="DIR", help="paths in findings are relative to DIR (default: .)")
+    check.add_argument(
+        "--templates-only",
+        action="store_true",
+        help="skip named files that are not templates (for hooks handed every changed file)",
+    )
     check.add_argument(
         "--env",
         choices=["dev", "staging", "prod"],

@@ -155,11 +155,15 @@ class _Walker:
         return Candidate(path, relpath, explicit, hint)
 
 
-def discover(paths: Iterable[Path], root: Path, excludes: Sequence[str] = ()) -> Discovery:
+def discover(
+    paths: Iterable[Path], root: Path, excludes: Sequence[str] = (), *, sniff_named_files: bool = False
+) -> Discovery:
     """Collect candidate template files under ``paths`` (files or directories).
 
     Every path must lie inside ``root``; findings name files relative to it.
-    Files named explicitly are always candidates; directories are walked.
+    Files named explicitly are checked even if they do not look like
+    templates, unless ``sniff_named_files`` (the pre-commit hook, which is
+    handed every changed YAML and JSON file); directories are walked.
     """
     root = Path(os.path.realpath(root))
     walker = _Walker(root, excludes)
@@ -181,7 +185,7 @@ def discover(paths: Iterable[Path], root: Path, excludes: Sequence[str] = ()) ->
             for candidate in walker.walk(absolute):
                 found.setdefault(candidate.relpath, candidate)
         else:
-            explicit = walker.candidate(absolute, explicit=True)
+            explicit = walker.candidate(absolute, explicit=not sniff_named_files)
             if explicit is not None:
                 found[explicit.relpath] = explicit
     candidates = tuple(_with_stack(c, walker.stacks) for _, c in sorted(found.items()))

@@ -8,7 +8,7 @@ template (the verdict then fails); the other rules and templates still run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -123,8 +123,14 @@ def _inline_suppressions(template: Template) -> list[InlineSuppression]:
     return found
 
 
-def evaluate(templates: Iterable[Template], registry: Mapping[str, Rule], policy: Policy) -> Evaluation:
-    """Run each enabled rule on each template in the rule's scope."""
+def evaluate(
+    templates: Iterable[Template],
+    registry: Mapping[str, Rule],
+    policy: Policy,
+    progress: Callable[[int], None] | None = None,
+) -> Evaluation:
+    """Run each enabled rule on each template in the rule's scope; ``progress``
+    hears the count of templates done."""
     active: list[tuple[Rule, RuleSetting]] = [
         (registry[rule_id], setting) for rule_id, setting in policy.rules.items() if setting.enforce != "off"
     ]
@@ -150,6 +156,8 @@ def evaluate(templates: Iterable[Template], registry: Mapping[str, Rule], policy
                 into = collected[rule.meta.id]
                 into.in_scope += 1
                 _run(rule, setting, facts, into)
+        if progress is not None:
+            progress(len(summaries))
     results = [
         _result(registry[rule_id], setting, collected.get(rule_id), bool(summaries))
         for rule_id, setting in policy.rules.items()

@@ -9,7 +9,7 @@ arguments and writes outputs.
 from __future__ import annotations
 
 import glob
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +45,8 @@ class CheckRequest:
     environ: Mapping[str, str] = field(default_factory=dict)
     now: datetime | None = None
     use_baseline: bool = True  # off when refreshing the baseline itself
+    templates_only: bool = False  # named files that are not templates are skipped, not errors
+    progress: Callable[[int], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -193,9 +195,9 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
     policy = load_policy(paths, registry, displays, env=request.env, now=now)
     glass = load_break_glass(request.break_glass, policy, now) if request.break_glass else None
     excludes = [*request.excludes, *(g for g, _ in policy.excludes)]
-    found = discover(request.paths, request.root, excludes)
+    found = discover(request.paths, request.root, excludes, sniff_named_files=request.templates_only)
     loaded = (load_template(c) for c in found.candidates)
-    evaluation = evaluate((t for t in loaded if t is not None), registry, policy)
+    evaluation = evaluate((t for t in loaded if t is not None), registry, policy, request.progress)
     inline, ignored = _inline_waivers(evaluation.inline, policy, registry, now)
     baseline_path = request.baseline or (found.root / BASELINE_FILE)
     baseline = (

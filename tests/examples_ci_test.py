@@ -1,0 +1,94 @@
+"""The build-side CI examples' own checker commands, run against the bundled
+example with each CI's variables set; the report records the run facts."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from checker.signing import generate_key
+
+REPO = Path(__file__).resolve().parent.parent
+CI = REPO / "examples" / "ci"
+
+
+def _lines(script: str) -> list[str]:
+    return [line.strip() for line in script.splitlines() if line.strip().startswith("checker ")]
+
+
+def _github() -> list[str]:
+    workflow = yaml.safe_load((CI / "github-actions.yml").read_text())
+    steps = workflow["jobs"]["build"]["steps"]
+    return [line for step in steps for line in _lines(step.get("run", ""))]
+
+
+def _jenkins() -> list[str]:
+    return [line for block in re.findall(r"sh '''(.*?)'''", (CI / "Jenkinsfile").read_text(), re.S)
+            for line in _lines(block)]
+
+
+def _codebuild() -> list[str]:
+    phases = yaml.safe_load((CI / "buildspec.yml").read_text())["phases"]
+    return [c for phase in phases.values() for c in phase["commands"] if c.startswith("checker ")]
+
+
+def _gitlab() -> list[str]:
+    return [c for c in yaml.safe_load((CI / "gitlab-ci.yml").read_text())["compliance"]["script"]
+            if c.startswith("checker ")]
+
+
+CASES = {
+    "github": (_github, {"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com",
+                         "GITHUB_REPOSITORY": "acme/orders", "GITHUB_RUN_ID": "42", "GITHUB_ACTOR": "dev1",
+                         "GITHUB_REF_NAME": "main"},
+               {"system": "github-actions", "run_url": "https://github.com/acme/orders/actions/runs/42",
+                "actor": "dev1", "branch": "main"}),
+    "jenkins": (_jenkins, {"JENKINS_URL": "https://ci.example", "BUILD_URL": "https://ci.example/job/orders/7/",
+                           "BRANCH_NAME": "main", "CHANGE_AUTHOR": "dev2"},
+                {"system": "jenkins", "run_url": "https://ci.example/job/orders/7/", "actor": "dev2",
+                 "branch": "main"}),
+    "codebuild": (_codebuild, {"CODEBUILD_BUILD_ID": "orders:1", "CODEBUILD_BUILD_URL": "https://console.aws/cb/1",
+                               "CODEBUILD_INITIATOR": "codepipeline/orders", "CODEBUILD_WEBHOOK_HEAD_REF": "main"},
+                  {"system": "codebuild", "run_url": "https://console.aws/cb/1", "actor": "codepipeline/orders",
+                   "branch": "main"}),
+    "gitlab": (_gitlab, {"GITLAB_CI": "true", "CI_JOB_URL": "https://gitlab.example/orders/-/jobs/9",
+                         "GITLAB_USER_LOGIN": "dev3", "CI_COMMIT_REF_NAME": "main"},
+               {"system": "gitlab", "run_url": "https://gitlab.example/orders/-/jobs/9", "actor": "dev3",
+                "branch": "main"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_ci_example_commands_run_and_record_the_run(name: str, tmp_path: Path) -> None:
+    commands, ci_env, expected = CASES[name]
+    lines = commands()
+    assert len(lines) == 2, lines  # the gate, then the signed report
+    shutil.copytree(REPO / "examples" / "app", tmp_path / "examples" / "app")
+    (tmp_path / "dist").mkdir()
+    (tmp_path / "dist" / "app.zip").write_bytes(b"artifact")
+    generate_key(tmp_path / "build", "ecdsa-p256", None)
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith(("GITHUB_", "GITLAB_", "CI_", "CODEBUILD_", "JENKINS_", "BUILD_"))}
+    env = {**base, **ci_env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "CHECKER_SIGNING_KEY": (tmp_path / "build.key").read_text(),
+           "CHECKER_SIGN_KEY": str(tmp_path / "build.key")}
+    for line in lines:
+        done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    envelope = json.loads((tmp_path / "report.dsse.json").read_text())
+    import base64
+
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    assert statement["predicate"]["ci"] == expected
+    assert statement["subject"][0]["name"] == "dist/app.zip"
+    done = subprocess.run(["checker", "verify", "report.dsse.json", "--trust", "build.pub", "--subject", "dist/app.zip"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
