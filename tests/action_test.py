@@ -45,9 +45,15 @@ def _run_check_step(
     env |= {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "HOME": os.environ.get("HOME", str(tmp_path)),
-        "GITHUB_ACTIONS": "true", "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary),
-        "GITHUB_SERVER_URL": "https://github.com", "GITHUB_REPOSITORY": "acme/orders", "GITHUB_RUN_ID": "1",
-        "GITHUB_ACTOR": "dev", "GITHUB_REF_NAME": "main", "GITHUB_WORKSPACE": str(REPO),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(output),
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/orders",
+        "GITHUB_RUN_ID": "1",
+        "GITHUB_ACTOR": "dev",
+        "GITHUB_REF_NAME": "main",
+        "GITHUB_WORKSPACE": str(REPO),
     }
     done = subprocess.run(["bash", "-c", step["run"]], cwd=cwd, env=env, capture_output=True, text=True)
     return done, output, summary
@@ -59,8 +65,9 @@ def _outputs(path: Path) -> dict[str, str]:
 
 def test_check_step_on_the_bundled_example(tmp_path: Path) -> None:
     out = tmp_path / "reports"
-    done, output, summary = _run_check_step(tmp_path, {"path": "examples/app", "output-dir": str(out),
-                                                       "formats": "junit html"})
+    done, output, summary = _run_check_step(
+        tmp_path, {"path": "examples/app", "output-dir": str(out), "formats": "junit html"}
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert _outputs(output) == {"verdict": "pass", "report": f"{out}/report.json", "sarif": f"{out}/checker.sarif"}
     assert summary.read_text().startswith("## ✅ checker: PASS")
@@ -76,16 +83,26 @@ def test_check_step_signs_and_a_hostile_input_stays_data(tmp_path: Path) -> None
     generate_key(tmp_path / "k", "ed25519", None)
     out = tmp_path / "reports"
     marker = tmp_path / "pwned"
-    done, output, _ = _run_check_step(tmp_path, {
-        "path": "examples/app", "output-dir": str(out), "sign-key": str(tmp_path / "k.key"),
-        "subjects": f"examples/app/template.yaml\n$(touch {marker})",
-    })
+    done, output, _ = _run_check_step(
+        tmp_path,
+        {
+            "path": "examples/app",
+            "output-dir": str(out),
+            "sign-key": str(tmp_path / "k.key"),
+            "subjects": f"examples/app/template.yaml\n$(touch {marker})",
+        },
+    )
     assert not marker.exists()
     assert done.returncode == 2 and "cannot read subject $(touch" in done.stderr
-    done, output, _ = _run_check_step(tmp_path, {
-        "path": "examples/app", "output-dir": str(out), "sign-key": str(tmp_path / "k.key"),
-        "subjects": "examples/app/template.yaml",
-    })
+    done, output, _ = _run_check_step(
+        tmp_path,
+        {
+            "path": "examples/app",
+            "output-dir": str(out),
+            "sign-key": str(tmp_path / "k.key"),
+            "subjects": "examples/app/template.yaml",
+        },
+    )
     assert done.returncode == 0, done.stderr
     assert _outputs(output)["report"] == f"{out}/report.dsse.json"
 
@@ -94,9 +111,11 @@ def test_check_step_signs_and_a_hostile_input_stays_data(tmp_path: Path) -> None
 def test_fail_on_never_reports_only_and_bad_values_are_refused(tmp_path: Path, fail_on: str) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "t.yaml").write_text("AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  P:\n    Type: AWS::IAM::ManagedPolicy\n"
-                                "    Properties:\n      PolicyDocument:\n        Statement:\n"
-                                "          - {Effect: Allow, Action: '*', Resource: '*'}\n")
+    (bad / "t.yaml").write_text(
+        "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  P:\n    Type: AWS::IAM::ManagedPolicy\n"
+        "    Properties:\n      PolicyDocument:\n        Statement:\n"
+        "          - {Effect: Allow, Action: '*', Resource: '*'}\n"
+    )
     done, output, _ = _run_check_step(
         tmp_path, {"path": "bad", "output-dir": str(tmp_path / "r"), "fail-on": fail_on}, cwd=tmp_path
     )

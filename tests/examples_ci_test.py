@@ -31,8 +31,11 @@ def _github() -> list[str]:
 
 
 def _jenkins() -> list[str]:
-    return [line for block in re.findall(r"sh '''(.*?)'''", (CI / "Jenkinsfile").read_text(), re.S)
-            for line in _lines(block)]
+    return [
+        line
+        for block in re.findall(r"sh '''(.*?)'''", (CI / "Jenkinsfile").read_text(), re.S)
+        for line in _lines(block)
+    ]
 
 
 def _codebuild() -> list[str]:
@@ -41,28 +44,66 @@ def _codebuild() -> list[str]:
 
 
 def _gitlab() -> list[str]:
-    return [c for c in yaml.safe_load((CI / "gitlab-ci.yml").read_text())["compliance"]["script"]
-            if c.startswith("checker ")]
+    return [
+        c
+        for c in yaml.safe_load((CI / "gitlab-ci.yml").read_text())["compliance"]["script"]
+        if c.startswith("checker ")
+    ]
 
 
 CASES = {
-    "github": (_github, {"GITHUB_ACTIONS": "true", "GITHUB_SERVER_URL": "https://github.com",
-                         "GITHUB_REPOSITORY": "acme/orders", "GITHUB_RUN_ID": "42", "GITHUB_ACTOR": "dev1",
-                         "GITHUB_REF_NAME": "main"},
-               {"system": "github-actions", "run_url": "https://github.com/acme/orders/actions/runs/42",
-                "actor": "dev1", "branch": "main"}),
-    "jenkins": (_jenkins, {"JENKINS_URL": "https://ci.example", "BUILD_URL": "https://ci.example/job/orders/7/",
-                           "BRANCH_NAME": "main", "CHANGE_AUTHOR": "dev2"},
-                {"system": "jenkins", "run_url": "https://ci.example/job/orders/7/", "actor": "dev2",
-                 "branch": "main"}),
-    "codebuild": (_codebuild, {"CODEBUILD_BUILD_ID": "orders:1", "CODEBUILD_BUILD_URL": "https://console.aws/cb/1",
-                               "CODEBUILD_INITIATOR": "codepipeline/orders", "CODEBUILD_WEBHOOK_HEAD_REF": "main"},
-                  {"system": "codebuild", "run_url": "https://console.aws/cb/1", "actor": "codepipeline/orders",
-                   "branch": "main"}),
-    "gitlab": (_gitlab, {"GITLAB_CI": "true", "CI_JOB_URL": "https://gitlab.example/orders/-/jobs/9",
-                         "GITLAB_USER_LOGIN": "dev3", "CI_COMMIT_REF_NAME": "main"},
-               {"system": "gitlab", "run_url": "https://gitlab.example/orders/-/jobs/9", "actor": "dev3",
-                "branch": "main"}),
+    "github": (
+        _github,
+        {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_SERVER_URL": "https://github.com",
+            "GITHUB_REPOSITORY": "acme/orders",
+            "GITHUB_RUN_ID": "42",
+            "GITHUB_ACTOR": "dev1",
+            "GITHUB_REF_NAME": "main",
+        },
+        {
+            "system": "github-actions",
+            "run_url": "https://github.com/acme/orders/actions/runs/42",
+            "actor": "dev1",
+            "branch": "main",
+        },
+    ),
+    "jenkins": (
+        _jenkins,
+        {
+            "JENKINS_URL": "https://ci.example",
+            "BUILD_URL": "https://ci.example/job/orders/7/",
+            "BRANCH_NAME": "main",
+            "CHANGE_AUTHOR": "dev2",
+        },
+        {"system": "jenkins", "run_url": "https://ci.example/job/orders/7/", "actor": "dev2", "branch": "main"},
+    ),
+    "codebuild": (
+        _codebuild,
+        {
+            "CODEBUILD_BUILD_ID": "orders:1",
+            "CODEBUILD_BUILD_URL": "https://console.aws/cb/1",
+            "CODEBUILD_INITIATOR": "codepipeline/orders",
+            "CODEBUILD_WEBHOOK_HEAD_REF": "main",
+        },
+        {
+            "system": "codebuild",
+            "run_url": "https://console.aws/cb/1",
+            "actor": "codepipeline/orders",
+            "branch": "main",
+        },
+    ),
+    "gitlab": (
+        _gitlab,
+        {
+            "GITLAB_CI": "true",
+            "CI_JOB_URL": "https://gitlab.example/orders/-/jobs/9",
+            "GITLAB_USER_LOGIN": "dev3",
+            "CI_COMMIT_REF_NAME": "main",
+        },
+        {"system": "gitlab", "run_url": "https://gitlab.example/orders/-/jobs/9", "actor": "dev3", "branch": "main"},
+    ),
 }
 
 
@@ -75,11 +116,18 @@ def test_ci_example_commands_run_and_record_the_run(name: str, tmp_path: Path) -
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist" / "app.zip").write_bytes(b"artifact")
     generate_key(tmp_path / "build", "ecdsa-p256", None)
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("GITHUB_", "GITLAB_", "CI_", "CODEBUILD_", "JENKINS_", "BUILD_"))}
-    env = {**base, **ci_env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "CHECKER_SIGNING_KEY": (tmp_path / "build.key").read_text(),
-           "CHECKER_SIGN_KEY": str(tmp_path / "build.key")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GITHUB_", "GITLAB_", "CI_", "CODEBUILD_", "JENKINS_", "BUILD_"))
+    }
+    env = {
+        **base,
+        **ci_env,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "CHECKER_SIGNING_KEY": (tmp_path / "build.key").read_text(),
+        "CHECKER_SIGN_KEY": str(tmp_path / "build.key"),
+    }
     for line in lines:
         done = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -89,6 +137,11 @@ def test_ci_example_commands_run_and_record_the_run(name: str, tmp_path: Path) -
     statement = json.loads(base64.b64decode(envelope["payload"]))
     assert statement["predicate"]["ci"] == expected
     assert statement["subject"][0]["name"] == "dist/app.zip"
-    done = subprocess.run(["checker", "verify", "report.dsse.json", "--trust", "build.pub", "--subject", "dist/app.zip"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        ["checker", "verify", "report.dsse.json", "--trust", "build.pub", "--subject", "dist/app.zip"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stdout

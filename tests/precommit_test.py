@@ -13,8 +13,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"
-BAD = (GOOD + "  P:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n"
-       "        Statement:\n          - {Effect: Allow, Action: '*', Resource: '*'}\n")
+BAD = (
+    GOOD + "  P:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n"
+    "        Statement:\n          - {Effect: Allow, Action: '*', Resource: '*'}\n"
+)
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
@@ -24,8 +26,14 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
         pytest.skip("pre-commit is not installed (pip install pre-commit)")
     work = tmp_path / "work"
     work.mkdir()
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache"), "GIT_AUTHOR_NAME": "t",
-           "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "cache"),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     (work / "good.yaml").write_text(GOOD)
     (work / ".github").mkdir()
@@ -33,8 +41,14 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     subprocess.run(["git", "add", "."], cwd=work, check=True)
 
     def try_repo() -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(pre_commit), "try-repo", str(REPO), "checker", "--color", "never"],
-                              cwd=work, env=env, capture_output=True, text=True, timeout=900)
+        return subprocess.run(
+            [str(pre_commit), "try-repo", str(REPO), "checker", "--color", "never"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
 
     done = try_repo()
     assert done.returncode == 0, done.stdout + done.stderr

@@ -109,8 +109,10 @@ def test_junit_has_a_case_per_rule_and_per_finding(outputs: dict[str, str]) -> N
     iam = suites["IAM006"]
     cases = {c.get("name"): c for c in iam.iter("testcase")}
     assert cases["IAM006"].find("failure") is not None
-    assert cases["infra/app.yaml:14 Worker"].find("failure") is not None or cases[
-        "infra/app.yaml:14 Worker"].find("skipped") is not None
+    assert (
+        cases["infra/app.yaml:14 Worker"].find("failure") is not None
+        or cases["infra/app.yaml:14 Worker"].find("skipped") is not None
+    )
     failures = [c for c in iam.iter("testcase") if c.find("failure") is not None]
     skipped = [c for c in iam.iter("testcase") if c.find("skipped") is not None]
     assert len(failures) == 2 and len(skipped) == 1  # the rule, its open finding; the waived one
@@ -154,11 +156,27 @@ def test_html_in_headless_chromium_no_console_errors_no_requests(outputs: dict[s
 
     def load(target: Path) -> tuple[str, list[str]]:
         done = subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-             f"--user-data-dir={tmp_path / ('profile-' + target.stem)}", "--enable-logging=stderr", "--v=0",
-             f"--log-net-log={net}", f"--screenshot={shot}", "--window-size=1200,1600", target.as_uri()],
-            capture_output=True, text=True, timeout=120,
+            [
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+                f"--user-data-dir={tmp_path / ('profile-' + target.stem)}",
+                "--enable-logging=stderr",
+                "--v=0",
+                f"--log-net-log={net}",
+                f"--screenshot={shot}",
+                "--window-size=1200,1600",
+                target.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stderr, _page_requests(net)
