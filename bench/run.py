@@ -30,6 +30,7 @@ CHECKOV_IAM_CHECKS = (
     "CKV_AWS_60,CKV_AWS_61,CKV_AWS_62,CKV_AWS_63,CKV_AWS_107,CKV_AWS_108,CKV_AWS_109,CKV_AWS_110,CKV_AWS_111"
 )
 SUFFIXES = (".yaml", ".yml", ".json", ".template")
+CHECKER = [sys.executable, "-m", "checker", "check", "--format", "json", "--output", os.devnull]
 
 
 def measure(argv: list[str], cwd: Path) -> tuple[float, int, int]:
@@ -88,9 +89,7 @@ def run(target: Path, args: argparse.Namespace) -> dict[str, tuple[float, int, i
     files = (
         [str(target)]
         if target.is_file()
-        else sorted(
-            str(p.relative_to(target)) for p in target.rglob("*") if p.suffix in SUFFIXES and p.is_file()
-        )
+        else sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.suffix in SUFFIXES and p.is_file())
     )
     rows = {}
     for name, argv in tools(target, args, files).items():
@@ -100,26 +99,23 @@ def run(target: Path, args: argparse.Namespace) -> dict[str, tuple[float, int, i
     return rows
 
 
-def scaled_copy(corpus: Path, copies: int, into: Path) -> Path:
+def scaled_copy(corpus: Path, count: int, into: Path) -> Path:
+    """``count`` templates, cycling through the corpus (copy N of a file goes in folder copyN)."""
     files = [p for p in sorted(corpus.rglob("*")) if p.suffix in SUFFIXES and p.is_file()]
-    for i in range(copies):
-        for path in files:
-            dest = into / f"copy{i}" / path.relative_to(corpus)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dest)
+    for index in range(count):
+        path = files[index % len(files)]
+        dest = into / f"copy{index // len(files)}" / path.relative_to(corpus)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)
     return into
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("target", nargs="?", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--precommit", action="store_true", help="one template: the pre-commit path")
-    parser.add_argument(
-        "--scale", action="store_true", help="checker alone on 1x, 2x, 4x copies of the target"
-    )
+    parser.add_argument("--scale", action="store_true", help="checker alone on 1x, 2x, 4x copies of the target")
     parser.add_argument("--checkov", help="path to a checkov executable")
     parser.add_argument("--cfn-lint", dest="cfn_lint", help="path to a cfn-lint executable")
     args = parser.parse_args()
@@ -136,26 +132,17 @@ def main() -> int:
         print(f"checker / python -c pass: {rows['checker'][0] / empty:.1f}x")
         return 0
     if args.scale:
-        for copies in (1, 2, 4):
+        print(f"{'templates':>9}{'jobs':>6}{'wall s':>9}{'peak MiB':>10}{'ms/template':>13}")
+        for count in (10, 100, 1_000, 10_000):
             with tempfile.TemporaryDirectory() as tmp:
-                copy = scaled_copy(target, copies, Path(tmp))
-                wall, mem, _ = measure(
-                    [
-                        sys.executable,
-                        "-m",
-                        "checker",
-                        "check",
-                        "--format",
-                        "json",
-                        "--output",
-                        os.devnull,
-                        ".",
-                    ],
-                    copy,
-                )
-                count = sum(1 for p in copy.rglob("*") if p.suffix in SUFFIXES)
-                per = 1000 * wall / count
-                print(f"{count:>7} templates  {wall:7.2f} s  {mem:5} MiB  {per:6.2f} ms/template")
+                copy = scaled_copy(target, count, Path(tmp))
+                for jobs in (1, 2):
+                    wall, mem, _ = measure([*CHECKER, "--jobs", str(jobs), "."], copy)
+                    print(f"{count:>9}{jobs:>6}{wall:>9.2f}{mem:>10}{1000 * wall / count:>13.2f}")
+                cache = Path(tmp) / ".cache"
+                measure([*CHECKER, "--cache", str(cache), "."], copy)
+                wall, mem, _ = measure([*CHECKER, "--cache", str(cache), "."], copy)
+                print(f"{count:>9}{'warm':>6}{wall:>9.2f}{mem:>10}{1000 * wall / count:>13.2f}")
         return 0
     print(f"target: {target}", file=sys.stderr)
     report(run(target, args))

@@ -116,6 +116,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         subjects=_subjects(args.subject),
         environ=dict(os.environ),
         templates_only=args.templates_only,
+        jobs=args.jobs,
+        cache_dir=Path(args.cache) if args.cache else None,
+        rule_folders=[Path(d) for d in args.rules],
         progress=_progress() if sys.stderr.isatty() else None,
     )
     run = run_check(request, registry)
@@ -385,6 +388,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="skip paths matching GLOB, relative to the root (repeatable)",
     )
     check.add_argument("--root", metavar="DIR", help="paths in findings are relative to DIR (default: .)")
+    check.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: one per core)")
+    check.add_argument(
+        "--cache", metavar="DIR", help="reuse results for unchanged files (keyed by content, rules and policy) from DIR"
+    )
     check.add_argument(
         "--templates-only",
         action="store_true",

@@ -148,7 +148,7 @@ class _Walker:
             return None
         parts = PurePosixPath(relpath).parts
         hint = None
-        if "cdk.out" in parts or path.resolve() in self.stacks:
+        if "cdk.out" in parts or (self.stacks and path.resolve() in self.stacks):
             hint = "cdk"
         elif ".serverless" in parts:
             hint = "serverless"
@@ -193,6 +193,8 @@ def discover(
 
 
 def _with_stack(candidate: Candidate, stacks: dict[Path, str]) -> Candidate:
+    if not stacks:
+        return candidate
     stack = stacks.get(candidate.path.resolve())
     if stack is None:
         return candidate

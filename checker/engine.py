@@ -101,14 +101,29 @@ class _Collector:
     in_scope: int = 0
 
 
-def _run(rule: Rule, setting: RuleSetting, facts: TemplateFacts, into: _Collector) -> None:
+@dataclass(frozen=True, slots=True)
+class TemplateOutcome:
+    """What every active rule found in one template: the unit of parallel
+    work and of the result cache."""
+
+    summary: TemplateSummary
+    findings: Mapping[str, tuple[Finding, ...]]
+    errors: Mapping[str, tuple[str, ...]]
+    in_scope: tuple[str, ...]
+    inline: tuple[InlineSuppression, ...] = ()
+
+
+Active = Sequence[tuple[Rule, RuleSetting]]
+
+
+def _run(rule: Rule, setting: RuleSetting, facts: TemplateFacts) -> tuple[list[Finding], list[str]]:
     try:
         source = facts.expanded() if rule.meta.sam_expanded else facts
-        into.findings.extend(rule.evaluate(source, setting.params))
+        return list(rule.evaluate(source, setting.params)), []
     except CheckerError as exc:
-        into.errors.append(str(exc))
+        return [], [str(exc)]
     except Exception as exc:  # a crashing rule is reported, never passed
-        into.errors.append(f"{facts.template.relpath}: rule crashed: {type(exc).__name__}: {exc}")
+        return [], [f"{facts.template.relpath}: rule crashed: {type(exc).__name__}: {exc}"]
 
 
 def _inline_suppressions(template: Template) -> list[InlineSuppression]:
@@ -123,41 +138,70 @@ def _inline_suppressions(template: Template) -> list[InlineSuppression]:
     return found
 
 
+def judge_template(template: Template, active: Active, env: str | None) -> TemplateOutcome:
+    """Run each active rule on one template, within the rule's scope."""
+    facts = TemplateFacts(template)
+    findings: dict[str, tuple[Finding, ...]] = {}
+    errors: dict[str, tuple[str, ...]] = {}
+    in_scope = []
+    for rule, setting in active:
+        # Parse errors are judged everywhere: a scope cannot hide a broken file.
+        if rule.meta.mandatory or setting.scope.applies(template.relpath, template.stack, env):
+            in_scope.append(rule.meta.id)
+            found, failed = _run(rule, setting, facts)
+            if found:
+                findings[rule.meta.id] = tuple(found)
+            if failed:
+                errors[rule.meta.id] = tuple(failed)
+    summary = TemplateSummary(
+        template.relpath,
+        template.sha256,
+        template.kind,
+        template.stack,
+        "error" if template.error else "ok",
+        len(template.resources),
+    )
+    return TemplateOutcome(summary, findings, errors, tuple(in_scope), tuple(_inline_suppressions(template)))
+
+
+def active_rules(registry: Mapping[str, Rule], policy: Policy) -> list[tuple[Rule, RuleSetting]]:
+    return [(registry[rule_id], s) for rule_id, s in policy.rules.items() if s.enforce != "off"]
+
+
 def evaluate(
     templates: Iterable[Template],
     registry: Mapping[str, Rule],
     policy: Policy,
     progress: Callable[[int], None] | None = None,
 ) -> Evaluation:
-    """Run each enabled rule on each template in the rule's scope; ``progress``
-    hears the count of templates done."""
-    active: list[tuple[Rule, RuleSetting]] = [
-        (registry[rule_id], setting) for rule_id, setting in policy.rules.items() if setting.enforce != "off"
-    ]
-    collected = {rule.meta.id: _Collector() for rule, _ in active}
+    """Run each enabled rule on each template in the rule's scope."""
+    active = active_rules(registry, policy)
+    return aggregate((judge_template(t, active, policy.env) for t in templates), registry, policy, progress)
+
+
+def aggregate(
+    outcomes: Iterable[TemplateOutcome | None],
+    registry: Mapping[str, Rule],
+    policy: Policy,
+    progress: Callable[[int], None] | None = None,
+) -> Evaluation:
+    """Fold per-template outcomes into one result per rule; ``progress``
+    hears the count of files done."""
+    collected = {rule.meta.id: _Collector() for rule, _ in active_rules(registry, policy)}
     summaries: list[TemplateSummary] = []
     inline: list[InlineSuppression] = []
-    for template in templates:
-        facts = TemplateFacts(template)
-        summaries.append(
-            TemplateSummary(
-                template.relpath,
-                template.sha256,
-                template.kind,
-                template.stack,
-                "error" if template.error else "ok",
-                len(template.resources),
-            )
-        )
-        inline += _inline_suppressions(template)
-        for rule, setting in active:
-            # Parse errors are judged everywhere: a scope cannot hide a broken file.
-            if rule.meta.mandatory or setting.scope.applies(template.relpath, template.stack, policy.env):
-                into = collected[rule.meta.id]
-                into.in_scope += 1
-                _run(rule, setting, facts, into)
+    for done, outcome in enumerate(outcomes, 1):
+        if outcome is not None:
+            summaries.append(outcome.summary)
+            inline += outcome.inline
+            for rule_id in outcome.in_scope:
+                collected[rule_id].in_scope += 1
+            for rule_id, found in outcome.findings.items():
+                collected[rule_id].findings.extend(found)
+            for rule_id, failed in outcome.errors.items():
+                collected[rule_id].errors.extend(failed)
         if progress is not None:
-            progress(len(summaries))
+            progress(done)
     results = [
         _result(registry[rule_id], setting, collected.get(rule_id), bool(summaries))
         for rule_id, setting in policy.rules.items()

@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from checker.discovery import discover
-from checker.engine import BreakGlass, Evaluation, InlineSuppression, evaluate, judge
+from checker.engine import BreakGlass, Evaluation, InlineSuppression, judge
 from checker.errors import InputError, PolicyError
 from checker.iam import catalogue_source
 from checker.loaders import LineDict, load_document
-from checker.policy import Policy, default_policy_path, load_policy, parse_waiver
+from checker.policy import Policy, default_policy_path, explain_setting, load_policy, parse_waiver
 from checker.provenance import SourceFacts, ci_facts, git_facts
 from checker.report import Subject, build_statement
 from checker.ruleapi import Rule
-from checker.templates import load_template
+from checker.runner import evaluate_candidates
 from checker.waivers import Waiver, parse_expiry, with_id
 
 OVERLAY_FILE = ".checker.yml"
@@ -47,6 +47,9 @@ class CheckRequest:
     use_baseline: bool = True  # off when refreshing the baseline itself
     templates_only: bool = False  # named files that are not templates are skipped, not errors
     progress: Callable[[int], None] | None = None
+    jobs: int | None = None  # worker processes; default: one per core
+    cache_dir: Path | None = None
+    rule_folders: Sequence[Path] = ()  # organization rule folders, part of the cache key
 
 
 @dataclass(frozen=True)
@@ -196,8 +199,19 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
     glass = load_break_glass(request.break_glass, policy, now) if request.break_glass else None
     excludes = [*request.excludes, *(g for g, _ in policy.excludes)]
     found = discover(request.paths, request.root, excludes, sniff_named_files=request.templates_only)
-    loaded = (load_template(c) for c in found.candidates)
-    evaluation = evaluate((t for t in loaded if t is not None), registry, policy, request.progress)
+    cache = None
+    if request.cache_dir is not None:
+        from checker.cache import OutcomeCache, run_salt
+        from checker.registry import builtin_rules_dir
+
+        settings = {rule_id: explain_setting(s) for rule_id, s in policy.rules.items()}
+        salt = run_salt(
+            [builtin_rules_dir(), *request.rule_folders], settings, policy.env, catalogue_source()["sha256"]
+        )
+        cache = OutcomeCache(request.cache_dir, salt)
+    evaluation = evaluate_candidates(
+        found.candidates, registry, policy, jobs=request.jobs, cache=cache, progress=request.progress
+    )
     inline, ignored = _inline_waivers(evaluation.inline, policy, registry, now)
     baseline_path = request.baseline or (found.root / BASELINE_FILE)
     baseline = (

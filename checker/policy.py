@@ -635,6 +635,15 @@ def policy_file_digest(path: Path, display: str) -> str:
     return _parse_file(path, display, "baseline").layer.digest
 
 
+def explain_setting(setting: RuleSetting) -> dict[str, Any]:
+    return {
+        "enforce": setting.enforce,
+        "severity": setting.severity,
+        "params": dict(setting.params),
+        "scope": setting.scope.describe(),
+    }
+
+
 def explain(policy: Policy) -> dict[str, Any]:
     """The effective policy after layering, with the file that set each part."""
     return {
@@ -660,10 +669,7 @@ def explain(policy: Policy) -> dict[str, Any]:
         "exclude": [{"glob": glob, "source": source} for glob, source in policy.excludes],
         "rules": {
             rule_id: {
-                "enforce": setting.enforce,
-                "severity": setting.severity,
-                "params": dict(setting.params),
-                "scope": setting.scope.describe(),
+                **explain_setting(setting),
                 "overridable": sorted(setting.overridable),
                 "origin": dict(setting.origin),
             }

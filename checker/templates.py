@@ -9,7 +9,7 @@ from typing import Any
 
 from checker.discovery import Candidate
 from checker.errors import InputError
-from checker.loaders import LineDict, load_text, read_text
+from checker.loaders import LineDict, decode_text, load_text, read_text
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
@@ -54,15 +54,19 @@ def _transforms(data: LineDict) -> list[str]:
     return [t for t in items if isinstance(t, str)]
 
 
-def load_template(candidate: Candidate) -> Template | None:
+def load_template(candidate: Candidate, raw: bytes | None = None) -> Template | None:
     """Load a candidate; ``None`` when a scanned file is not a template at all.
 
     A file that is a template but cannot be parsed comes back with ``error``
-    set, so the run can report it and fail closed.
+    set, so the run can report it and fail closed. ``raw`` is the file's
+    content when the caller has read it already.
     """
     relpath = candidate.relpath
     try:
-        raw, text = read_text(candidate.path, relpath)
+        if raw is None:
+            raw, text = read_text(candidate.path, relpath)
+        else:
+            text = decode_text(raw, relpath)
     except InputError as exc:
         if not candidate.explicit and exc.field == "encoding":
             # A binary file that merely shares a suffix is not a template.

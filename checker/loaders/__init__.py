@@ -11,7 +11,7 @@ from checker.loaders.limits import MAX_FILE_BYTES
 from checker.loaders.nodes import LineDict, LineList, line_of
 from checker.loaders.yaml_loader import load_yaml
 
-__all__ = ["LineDict", "LineList", "line_of", "load_document", "load_text", "read_text"]
+__all__ = ["LineDict", "LineList", "decode_text", "line_of", "load_document", "load_text", "read_text"]
 
 
 def read_text(path: Path, display: str) -> tuple[bytes, str]:
@@ -23,11 +23,14 @@ def read_text(path: Path, display: str) -> tuple[bytes, str]:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", path=display) from None
+    return raw, decode_text(raw, display)
+
+
+def decode_text(raw: bytes, display: str) -> str:
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})", path=display, field="encoding") from None
-    return raw, text
 
 
 def load_text(text: str, display: str) -> Any:

@@ -7,7 +7,6 @@ import json
 from collections.abc import Mapping
 from typing import Any, assert_never
 
-from checker.render import html, junit, markdown, sarif, text
 from checker.ruleapi import RuleMeta
 
 
@@ -20,18 +19,29 @@ class OutputFormat(enum.Enum):
     HTML = "html"
 
     def render(self, statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color: bool) -> str:
+        # Each renderer is imported when used: the pre-commit path needs only text.
         match self:
             case OutputFormat.TEXT:
+                from checker.render import text
+
                 return text.render(statement, rules, color=color)
             case OutputFormat.JSON:
                 return json.dumps(statement, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
             case OutputFormat.SARIF:
+                from checker.render import sarif
+
                 return json.dumps(sarif.render(statement, rules), indent=2, ensure_ascii=False) + "\n"
             case OutputFormat.JUNIT:
+                from checker.render import junit
+
                 return junit.render(statement, rules)
             case OutputFormat.MARKDOWN:
+                from checker.render import markdown
+
                 return markdown.render(statement, rules)
             case OutputFormat.HTML:
+                from checker.render import html
+
                 return html.render(statement, rules)
             case _:
                 assert_never(self)
