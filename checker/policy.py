@@ -63,6 +63,9 @@ class PolicyLayer:
     digest: str
     role: str  # "baseline" or "overlay"
 
+    def describe(self) -> dict[str, str]:
+        return {"path": self.path, "name": self.name, "version": self.version, "digest": self.digest, "role": self.role}
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -651,16 +654,7 @@ def explain(policy: Policy) -> dict[str, Any]:
         "version": policy.version,
         "digest": policy.digest,
         "env": policy.env,
-        "layers": [
-            {
-                "path": layer.path,
-                "name": layer.name,
-                "version": layer.version,
-                "digest": layer.digest,
-                "role": layer.role,
-            }
-            for layer in policy.layers
-        ],
+        "layers": [layer.describe() for layer in policy.layers],
         "settings": {
             "max_waiver_days": policy.settings.max_waiver_days,
             "inline_suppressions": policy.settings.inline_suppressions,

@@ -111,16 +111,7 @@ def build_statement(
             "name": policy.name,
             "version": policy.version,
             "digest": policy.digest,
-            "layers": [
-                {
-                    "path": layer.path,
-                    "name": layer.name,
-                    "version": layer.version,
-                    "digest": layer.digest,
-                    "role": layer.role,
-                }
-                for layer in policy.layers
-            ],
+            "layers": [layer.describe() for layer in policy.layers],
         },
         "source": None
         if source is None
