@@ -80,6 +80,12 @@ def _progress() -> Callable[[int], None]:
     return show
 
 
+def _status_line(text: str) -> None:
+    """Progress of long steps (scanners) on a terminal, on one line."""
+    sys.stderr.write(f"\r\033[K{text}")
+    sys.stderr.flush()
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from checker.gate import CheckRequest, run_check
     from checker.render import OutputFormat
@@ -120,6 +126,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         cache_dir=Path(args.cache) if args.cache else None,
         rule_folders=[Path(d) for d in args.rules],
         progress=_progress() if sys.stderr.isatty() else None,
+        evidence=[Path(p) for p in args.evidence],
+        run_scans=args.run_scans,
+        base_ref=args.base_ref,
+        scan_progress=_status_line if sys.stderr.isatty() else None,
     )
     run = run_check(request, registry)
     if request.progress is not None:
@@ -395,7 +405,26 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--templates-only",
         action="store_true",
-        help="skip named files that are not templates (for hooks handed every changed file)",
+        help="check templates only: skip named files that are not templates, and the repository rules "
+        "(coverage, scans, repository files); for hooks handed every changed file",
+    )
+    check.add_argument(
+        "--evidence",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a coverage report or scan result to judge, besides those found by name (repeatable)",
+    )
+    check.add_argument(
+        "--run-scans",
+        action="store_true",
+        help="run the scans the policy requires (bandit, cfn-lint, checkov) instead of only reading their results",
+    )
+    check.add_argument(
+        "--base-ref",
+        metavar="REF",
+        help="git ref new code is measured against, for coverage of changed lines "
+        "(default: the target branch of the pull/merge request, from CI)",
     )
     check.add_argument(
         "--env",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from checker.errors import UsageError
+from checker.evidence import is_evidence_name
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 
@@ -56,6 +57,7 @@ class Discovery:
     root: Path
     candidates: tuple[Candidate, ...]
     skipped: tuple[Skipped, ...]
+    evidence: tuple[Candidate, ...] = ()  # files named like coverage reports or scan results
 
 
 def _is_venv(directory: Path) -> bool:
@@ -101,6 +103,7 @@ class _Walker:
         self.skipped: list[Skipped] = []
         self.stacks: dict[Path, str] = {}
         self.seen_assemblies: set[Path] = set()
+        self.evidence: list[Candidate] = []
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -119,6 +122,11 @@ class _Walker:
                 self.stacks.update(_cdk_stacks(here.resolve(), self.root, self.seen_assemblies))
             dirnames[:] = sorted(d for d in dirnames if self.keep_dir(here, d))
             for name in sorted(filenames):
+                if is_evidence_name(name):
+                    evidence = self.candidate(here / name, explicit=False)
+                    if evidence is not None:
+                        self.evidence.append(evidence)
+                    continue
                 if not name.endswith(TEMPLATE_SUFFIXES):
                     continue
                 candidate = self.candidate(here / name, explicit=False)
@@ -189,7 +197,7 @@ def discover(
             if explicit is not None:
                 found[explicit.relpath] = explicit
     candidates = tuple(_with_stack(c, walker.stacks) for _, c in sorted(found.items()))
-    return Discovery(root, candidates, tuple(walker.skipped))
+    return Discovery(root, candidates, tuple(walker.skipped), tuple(walker.evidence))
 
 
 def _with_stack(candidate: Candidate, stacks: dict[Path, str]) -> Candidate:

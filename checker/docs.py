@@ -71,4 +71,25 @@ def render_catalogue(registry: Mapping[str, Rule]) -> str:
     lines.append("")
     for rule in registry.values():
         lines.append(render_rule(rule.meta, heading="##"))
+    lines.extend(_views())
     return "\n".join(lines)
+
+
+def _views() -> list[str]:
+    """The fact views rules read, for people writing their own rules."""
+    from checker.facts import VIEWS
+
+    lines = [
+        "## Fact views",
+        "",
+        "What a rule's `view` (declarative) or `meta.views` (Python) may name. Template views are built "
+        "per template, repository views once per check; a rule reads views of one kind.",
+        "",
+        "| view | built | records | fields |",
+        "|---|---|---|---|",
+    ]
+    for name, spec in VIEWS.items():
+        fields = ", ".join(f"`{f}`" for f in spec.fields)
+        lines.append(f"| `{name}` | per {spec.scope} | {spec.description} | {fields} |")
+    lines.append("")
+    return lines

@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 from checker.errors import CheckerError
-from checker.facts import TemplateFacts
+from checker.facts import TemplateFacts, scope_of
 from checker.loaders.nodes import LineDict
 from checker.policy import Policy, RuleSetting
-from checker.ruleapi import Finding, Rule, RuleMeta
+from checker.ruleapi import Facts, Finding, NotApplicable, Rule, RuleMeta
 from checker.templates import Template
 from checker.waivers import Waiver, WaiverOutcome, apply_waivers
 
@@ -116,14 +116,14 @@ class TemplateOutcome:
 Active = Sequence[tuple[Rule, RuleSetting]]
 
 
-def _run(rule: Rule, setting: RuleSetting, facts: TemplateFacts) -> tuple[list[Finding], list[str]]:
+def _run(rule: Rule, setting: RuleSetting, facts: Facts, where: str) -> tuple[list[Finding], list[str]]:
     try:
-        source = facts.expanded() if rule.meta.sam_expanded else facts
+        source = facts.expanded() if rule.meta.sam_expanded and isinstance(facts, TemplateFacts) else facts
         return list(rule.evaluate(source, setting.params)), []
-    except CheckerError as exc:
-        return [], [str(exc)]
+    except (CheckerError, NotApplicable):
+        raise
     except Exception as exc:  # a crashing rule is reported, never passed
-        return [], [f"{facts.template.relpath}: rule crashed: {type(exc).__name__}: {exc}"]
+        return [], [f"{where}: rule crashed: {type(exc).__name__}: {exc}"]
 
 
 def _inline_suppressions(template: Template) -> list[InlineSuppression]:
@@ -148,7 +148,13 @@ def judge_template(template: Template, active: Active, env: str | None) -> Templ
         # Parse errors are judged everywhere: a scope cannot hide a broken file.
         if rule.meta.mandatory or setting.scope.applies(template.relpath, template.stack, env):
             in_scope.append(rule.meta.id)
-            found, failed = _run(rule, setting, facts)
+            try:
+                found, failed = _run(rule, setting, facts, template.relpath)
+            except CheckerError as exc:
+                found, failed = [], [str(exc)]
+            except NotApplicable:
+                in_scope.pop()
+                continue
             if found:
                 findings[rule.meta.id] = tuple(found)
             if failed:
@@ -164,8 +170,15 @@ def judge_template(template: Template, active: Active, env: str | None) -> Templ
     return TemplateOutcome(summary, findings, errors, tuple(in_scope), tuple(_inline_suppressions(template)))
 
 
-def active_rules(registry: Mapping[str, Rule], policy: Policy) -> list[tuple[Rule, RuleSetting]]:
-    return [(registry[rule_id], s) for rule_id, s in policy.rules.items() if s.enforce != "off"]
+def active_rules(
+    registry: Mapping[str, Rule], policy: Policy, scope: str = "template"
+) -> list[tuple[Rule, RuleSetting]]:
+    """The rules the policy turns on that read views of ``scope``."""
+    return [
+        (registry[rule_id], s)
+        for rule_id, s in policy.rules.items()
+        if s.enforce != "off" and scope_of(registry[rule_id].meta.views) == scope
+    ]
 
 
 def evaluate(
@@ -202,11 +215,77 @@ def aggregate(
                 collected[rule_id].errors.extend(failed)
         if progress is not None:
             progress(done)
+    repository = {rule.meta.id for rule, _ in active_rules(registry, policy, "repository")}
     results = [
-        _result(registry[rule_id], setting, collected.get(rule_id), bool(summaries))
+        RuleResult(registry[rule_id].meta, setting, "skipped", TEMPLATES_ONLY, ())
+        if rule_id in repository
+        else _result(registry[rule_id], setting, collected.get(rule_id), bool(summaries))
         for rule_id, setting in policy.rules.items()
     ]
     return Evaluation(tuple(results), tuple(sorted(summaries, key=lambda s: s.path)), tuple(inline))
+
+
+TEMPLATES_ONLY = "repository rules (coverage, scans, repository files) do not run with --templates-only"
+
+
+@dataclass(frozen=True, slots=True)
+class RepoOutcome:
+    """What every active repository rule found, or why it did not apply."""
+
+    findings: Mapping[str, tuple[Finding, ...]]
+    errors: Mapping[str, tuple[str, ...]]
+    skipped: Mapping[str, str]
+
+
+def judge_repository(facts: Facts, active: Active, env: str | None) -> RepoOutcome:
+    """Run each active repository-scope rule once, over the run's evidence."""
+    findings: dict[str, tuple[Finding, ...]] = {}
+    errors: dict[str, tuple[str, ...]] = {}
+    skipped: dict[str, str] = {}
+    for rule, setting in active:
+        rule_id = rule.meta.id
+        if setting.scope.envs and env not in setting.scope.envs:
+            skipped[rule_id] = f"applies in {', '.join(setting.scope.envs)} only"
+            continue
+        try:
+            found, failed = _run(rule, setting, facts, "repository")
+        except NotApplicable as exc:
+            skipped[rule_id] = str(exc)
+            continue
+        except CheckerError as exc:
+            found, failed = [], [str(exc)]
+        if found:
+            findings[rule_id] = tuple(sorted(set(found), key=_finding_key))
+        if failed:
+            errors[rule_id] = tuple(failed)
+    return RepoOutcome(findings, errors, skipped)
+
+
+def merge_repository(evaluation: Evaluation, outcome: RepoOutcome) -> Evaluation:
+    """Replace the placeholder results of repository rules with their outcome."""
+    results = []
+    for result in evaluation.results:
+        rule_id = result.meta.id
+        if result.reason != TEMPLATES_ONLY:
+            results.append(result)
+        elif rule_id in outcome.errors:
+            results.append(
+                replace(
+                    result,
+                    status="error",
+                    reason="the rule could not be evaluated",
+                    findings=outcome.findings.get(rule_id, ()),
+                    errors=outcome.errors[rule_id],
+                )
+            )
+        elif rule_id in outcome.skipped:
+            results.append(replace(result, reason=outcome.skipped[rule_id]))
+        elif rule_id in outcome.findings:
+            found = outcome.findings[rule_id]
+            results.append(replace(result, status="fail", reason=f"{len(found)} finding(s)", findings=found))
+        else:
+            results.append(replace(result, status="pass", reason="no findings"))
+    return replace(evaluation, results=tuple(results))
 
 
 def _result(rule: Rule, setting: RuleSetting, collected: _Collector | None, any_input: bool) -> RuleResult:

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from checker.discovery import discover
-from checker.engine import BreakGlass, Evaluation, InlineSuppression, judge
+from checker.discovery import Discovery, discover
+from checker.engine import BreakGlass, Evaluation, InlineSuppression, judge, merge_repository
 from checker.errors import InputError, PolicyError
 from checker.iam import catalogue_source
 from checker.loaders import LineDict, load_document
@@ -50,6 +50,10 @@ class CheckRequest:
     jobs: int | None = None  # worker processes; default: one per core
     cache_dir: Path | None = None
     rule_folders: Sequence[Path] = ()  # organization rule folders, part of the cache key
+    evidence: Sequence[Path] = ()  # --evidence files, besides those discovered
+    run_scans: bool = False
+    base_ref: str | None = None  # for coverage of new code; from CI when not given
+    scan_progress: Callable[[str], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,15 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
     evaluation = evaluate_candidates(
         found.candidates, registry, policy, jobs=request.jobs, cache=cache, progress=request.progress
     )
+    evidence: list[dict[str, Any]] = []
+    if not request.templates_only:
+        from checker.evidence.judge import judge_evidence
+
+        outcome, evidence, skipped = judge_evidence(
+            request, found, policy, registry, [t.path for t in evaluation.templates]
+        )
+        evaluation = merge_repository(evaluation, outcome)
+        found = Discovery(found.root, found.candidates, (*found.skipped, *skipped), found.evidence)
     inline, ignored = _inline_waivers(evaluation.inline, policy, registry, now)
     baseline_path = request.baseline or (found.root / BASELINE_FILE)
     baseline = (
@@ -231,6 +244,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         source=source,
         ci=ci_facts(request.environ),
         skipped=found.skipped,
+        evidence=evidence,
         data_sources=[{"name": "iam-actions", **catalogue_source()}] if iam_active else [],
         started=started,
         finished=_now_text(request.now or datetime.now(UTC)),

@@ -38,13 +38,14 @@ from typing import Any, Literal
 
 from checker.errors import InputError, PolicyError
 from checker.loaders import LineDict, load_document
+from checker.policy_scans import ScanRequirement, parse_scans
 from checker.ruleapi import SEVERITIES, Param, Rule
 from checker.waivers import Waiver, parse_expiry, with_id
 
 Enforce = Literal["error", "warn", "off"]
 ENFORCE_ORDER: dict[str, int] = {"off": 0, "warn": 1, "error": 2}
 SCHEMA_VERSION = 1
-_TOP_KEYS = ("schema_version", "name", "version", "description", "settings", "exclude", "rules", "waivers")
+_TOP_KEYS = ("schema_version", "name", "version", "description", "settings", "exclude", "rules", "scans", "waivers")
 _RULE_KEYS = ("enforce", "severity", "params", "overridable", "scope", "environments")
 _SETTING_KEYS = ("max_waiver_days", "inline_suppressions", "break_glass_max_hours")
 _SCOPE_KEYS = ("paths", "exclude_paths", "stacks", "envs")
@@ -130,6 +131,7 @@ class Policy:
     waivers: tuple[Waiver, ...] = ()
     excludes: tuple[tuple[str, str], ...] = ()  # (glob, file that set it)
     env: str | None = None
+    scans: Mapping[str, ScanRequirement] = field(default_factory=dict)
 
 
 def builtin_policies_dir() -> Path:
@@ -586,6 +588,7 @@ def load_policy(
     org = Settings()
     waivers: list[Waiver] = []
     excludes: list[tuple[str, str]] = []
+    scans: dict[str, ScanRequirement] = {}
     for index, (path, display) in enumerate(zip(paths, shown, strict=True)):
         parsed = _parse_file(path, display, "baseline" if index == 0 else "overlay")
         layers.append(parsed.layer)
@@ -594,6 +597,7 @@ def load_policy(
         elif "settings" in parsed.data:
             raise _error(display, parsed.data, "settings", "only the baseline sets organization settings")
         excludes += _excludes(parsed)
+        scans = parse_scans(display, parsed.data, scans, overlay=index > 0)
         waivers += _waivers(parsed, registry, org, now)
         rules = parsed.data["rules"]
         for rule_id, entry in rules.items():
@@ -630,6 +634,7 @@ def load_policy(
         tuple(waivers),
         tuple(excludes),
         env,
+        scans,
     )
 
 
@@ -661,6 +666,7 @@ def explain(policy: Policy) -> dict[str, Any]:
             "break_glass_max_hours": policy.settings.break_glass_max_hours,
         },
         "exclude": [{"glob": glob, "source": source} for glob, source in policy.excludes],
+        "scans": {tool: requirement.describe() for tool, requirement in policy.scans.items()},
         "rules": {
             rule_id: {
                 **explain_setting(setting),

@@ -83,3 +83,17 @@ def ci_facts(env: Mapping[str, str]) -> dict[str, str] | None:
     else:
         return None
     return {k: v for k, v in facts.items() if v}
+
+
+def base_ref_from(environ: Mapping[str, str]) -> str | None:
+    """The branch a pull or merge request will merge into, as a git ref."""
+    if environ.get("GITHUB_BASE_REF"):
+        return f"origin/{environ['GITHUB_BASE_REF']}"
+    if environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA"):
+        return environ["CI_MERGE_REQUEST_DIFF_BASE_SHA"]
+    if environ.get("CHANGE_TARGET"):  # Jenkins multibranch pull requests
+        return f"origin/{environ['CHANGE_TARGET']}"
+    webhook = environ.get("CODEBUILD_WEBHOOK_BASE_REF", "")
+    if webhook.startswith("refs/heads/"):
+        return f"origin/{webhook.removeprefix('refs/heads/')}"
+    return None

@@ -20,7 +20,7 @@ from typing import Any
 
 from checker.declarative import RULE_ID, load_declarative_rule
 from checker.errors import RuleDefinitionError
-from checker.facts import VIEWS
+from checker.facts import VIEWS, scope_of
 from checker.ruleapi import SEVERITIES, TAGS, Facts, Finding, Rule, RuleMeta
 
 Registry = dict[str, Rule]
@@ -79,6 +79,8 @@ def _check_meta(meta: RuleMeta, display: str) -> None:
     unknown_views = [v for v in meta.views if v not in VIEWS]
     if not meta.views or unknown_views:
         problems.append(f"views must name fact views ({', '.join(VIEWS)})")
+    elif scope_of(meta.views) is None:
+        problems.append("views must all be template views or all repository views")
     if not meta.rationale or not meta.remediation:
         problems.append("rationale and remediation are required")
     if problems:

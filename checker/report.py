@@ -96,6 +96,7 @@ def build_statement(
     source: SourceFacts | None,
     ci: Mapping[str, str] | None,
     skipped: Sequence[Skipped],
+    evidence: Sequence[Mapping[str, Any]] = (),
     data_sources: Sequence[Mapping[str, str]] = (),
     started: str,
     finished: str,
@@ -134,7 +135,7 @@ def build_statement(
             for t in evaluation.templates
         ],
         "skipped_paths": [{"path": s.relpath, "reason": s.reason} for s in skipped],
-        "evidence": [],
+        "evidence": [dict(e) for e in evidence],
         # Reference data findings depend on (the IAM action catalogue), so a
         # finding can be reproduced later with the same data.
         "data_sources": [dict(d) for d in data_sources],

@@ -22,6 +22,7 @@ __all__ = [
     "Finding",
     "IamAction",
     "Location",
+    "NotApplicable",
     "Param",
     "Rule",
     "RuleMeta",
@@ -104,6 +105,12 @@ class Finding:
     element: str | None = None
 
 
+class NotApplicable(Exception):
+    """Raised by a fact view (or a rule) when there is nothing to judge: no
+    base ref to diff against, a report without branch data. The rule is then
+    skipped, with this message as the reason."""
+
+
 class Facts(Protocol):
     """Read-only access to fact views (lists of JSON-like records)."""
 
@@ -119,9 +126,9 @@ class Rule(Protocol):
 def finding_for(
     record: Mapping[str, Any], message: str, *, line: int | None = None, element: str | None = None
 ) -> Finding:
-    """A finding located at a view record (its template, line and resource)."""
+    """A finding located at a view record (its template or file, line and resource)."""
     return Finding(
         message,
-        Location(record["template"], line or record.get("line"), record.get("resource")),
+        Location(record.get("template") or record["path"], line or record.get("line"), record.get("resource")),
         element,
     )

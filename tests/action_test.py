@@ -25,7 +25,9 @@ def test_no_expression_is_interpolated_into_a_script() -> None:
 
 
 def test_declares_the_documented_inputs_and_outputs() -> None:
-    assert set(ACTION["inputs"]) >= {"path", "policy", "sign-key", "subjects", "formats", "fail-on"}
+    assert set(ACTION["inputs"]) >= {
+        "path", "policy", "sign-key", "subjects", "formats", "fail-on", "run-scans", "evidence", "cache"
+    }
     assert set(ACTION["outputs"]) == {"verdict", "report", "sarif"}
 
 
@@ -63,21 +65,23 @@ def _outputs(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines())
 
 
-def test_check_step_on_the_bundled_example(tmp_path: Path) -> None:
+def test_check_step_on_the_bundled_example(tmp_path: Path, scan_cache: Path) -> None:
     out = tmp_path / "reports"
     done, output, summary = _run_check_step(
-        tmp_path, {"path": "examples/app", "output-dir": str(out), "formats": "junit html"}
+        tmp_path, {"path": "examples/app", "output-dir": str(out), "formats": "junit html", "cache": str(scan_cache)}
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert _outputs(output) == {"verdict": "pass", "report": f"{out}/report.json", "sarif": f"{out}/checker.sarif"}
     assert summary.read_text().startswith("## ✅ checker: PASS")
     assert (out / "report.xml").is_file() and (out / "report.html").is_file()
     # fail-on: warn turns the example's warning into a failed step.
-    done, _, _ = _run_check_step(tmp_path, {"path": "examples/app", "output-dir": str(out), "fail-on": "warn"})
+    done, _, _ = _run_check_step(
+        tmp_path, {"path": "examples/app", "output-dir": str(out), "fail-on": "warn", "cache": str(scan_cache)}
+    )
     assert done.returncode == 1 and "1 rule(s) warned" in done.stdout
 
 
-def test_check_step_signs_and_a_hostile_input_stays_data(tmp_path: Path) -> None:
+def test_check_step_signs_and_a_hostile_input_stays_data(tmp_path: Path, scan_cache: Path) -> None:
     from checker.signing import generate_key
 
     generate_key(tmp_path / "k", "ed25519", None)
@@ -101,6 +105,7 @@ def test_check_step_signs_and_a_hostile_input_stays_data(tmp_path: Path) -> None
             "output-dir": str(out),
             "sign-key": str(tmp_path / "k.key"),
             "subjects": "examples/app/template.yaml",
+            "cache": str(scan_cache),
         },
     )
     assert done.returncode == 0, done.stderr

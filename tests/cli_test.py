@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,21 +41,21 @@ def run(capsys, monkeypatch, cwd: Path, *args: str) -> tuple[int, str, str]:  # 
 
 def test_pass_exits_0(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     write("infra/good.yaml", GOOD)
-    code, out, _ = run(capsys, monkeypatch, tmp_path, "check")
+    code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--templates-only")
     assert code == 0
-    assert out.splitlines()[-1].startswith("PASS: rules 11 passed; 0 finding(s) in 1 template(s)")
+    assert out.splitlines()[-1].startswith("PASS: rules 11 passed, 12 skipped; 0 finding(s) in 1 template(s)")
 
 
 def test_fail_exits_1_and_names_file_line_resource_why_and_fix(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     write("infra/good.yaml", GOOD)
     write("infra/bad.yaml", BAD)
-    code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "infra")
+    code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "infra", "--templates-only")
     assert code == 1
     assert "FAIL IAM001 IAM policy allows every action [critical, error]" in out
     assert "infra/bad.yaml:8 Admin: Properties.PolicyDocument.Statement[0] allows every action" in out
     assert "    why: " in out and "    fix: " in out
     assert "\033[" not in out  # NO_COLOR
-    assert out.splitlines()[-1].startswith("FAIL: rules 1 failed, 10 passed")
+    assert out.splitlines()[-1].startswith("FAIL: rules 1 failed, 10 passed, 12 skipped")
 
 
 def test_unparseable_template_fails_closed_and_others_are_still_checked(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -78,7 +79,9 @@ def test_json_report_is_an_in_toto_statement_valid_against_the_schema(tmp_path, 
     jsonschema = pytest.importorskip("jsonschema")
     write("bad.yaml", BAD)
     artifact = write("dist/app.zip", "artifact bytes")
-    code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--format", "json", "--subject", "dist/app.zip")
+    code, out, _ = run(
+        capsys, monkeypatch, tmp_path, "check", "--format", "json", "--subject", "dist/app.zip", "--templates-only"
+    )
     report = json.loads(out)
     jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
     assert code == 1
@@ -105,7 +108,7 @@ def test_report_binds_the_git_commit_when_no_subject_is_given(tmp_path, write, c
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
     commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     write("t.yaml", GOOD + "  Other:\n    Type: AWS::SNS::Topic\n")
-    code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--format", "json")
+    code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--format", "json", "--templates-only")
     report = json.loads(out)
     assert code == 0
     assert report["subject"][0]["digest"] == {"gitCommit": commit}
@@ -132,7 +135,7 @@ def test_same_inputs_give_the_same_report_apart_from_timestamps(tmp_path, write,
 def test_output_file_and_two_formats(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     write("t.yaml", GOOD)
     code, out, _ = run(
-        capsys, monkeypatch, tmp_path, "check", "--format", "json", "--output", "r.json", "--format", "text"
+        capsys, monkeypatch, tmp_path, "check", "--format", "json", "--output", "r.json", "--format", "text", "--templates-only"
     )
     assert code == 0
     assert json.loads((tmp_path / "r.json").read_text())["predicate"]["verdict"] == "pass"
@@ -176,7 +179,9 @@ def test_policy_validate_and_digest(tmp_path, write, capsys, monkeypatch) -> Non
 def test_rules_list_and_show(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run(capsys, monkeypatch, tmp_path, "rules", "list", "--format", "json")
     listing = {r["id"]: r for r in json.loads(out)}
-    assert code == 0 and set(listing) == {f"IAM00{i}" for i in range(1, 10)} | {"NAME001", "TPL001"}
+    template_rules = {f"IAM00{i}" for i in range(1, 10)} | {"NAME001", "TPL001"}
+    repository_rules = {f"COV00{i}" for i in range(1, 6)} | {f"SCAN00{i}" for i in range(1, 5)} | {"REPO001", "REPO002", "REPO003"}
+    assert code == 0 and set(listing) == template_rules | repository_rules
     assert listing["NAME001"]["params"][0]["name"] == "properties"
     code, out, _ = run(capsys, monkeypatch, tmp_path, "rules", "show", "IAM001")
     assert code == 0
@@ -206,11 +211,41 @@ def test_version_help_and_module_entry_point() -> None:
     assert done.returncode == 0 and "--policy FILE" in done.stdout
 
 
-def test_bundled_example_passes_with_one_warning(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    code, out, _ = run(capsys, monkeypatch, REPO, "check", "examples/app")
-    assert code == 0
+def test_bundled_example_passes_with_one_warning_and_shows_its_evidence(capsys, monkeypatch, scan_cache) -> None:  # type: ignore[no-untyped-def]
+    jsonschema = pytest.importorskip("jsonschema")
+    code, out, _ = run(
+        capsys, monkeypatch, REPO, "check", "examples/app", "--run-scans", "--cache", str(scan_cache),
+        "--format", "json", "--output", str(scan_cache / "example.json"), "--format", "text",
+    )
+    assert code == 0, out
     assert "WARN NAME001" in out and "examples/app/template.yaml:58 AuditLogGroup" in out
-    assert out.splitlines()[-1].startswith("PASS: rules 1 warned, 10 passed; 1 finding(s) in 3 template(s)")
+    assert "coverage: examples/app/coverage.xml (cobertura): lines 100.0%, branches 100.0%" in out
+    assert re.search(r"^scan: bandit [\d.]+ \(ran\): 1 of 1 file\(s\), no findings", out, re.M)
+    assert re.search(r"^scan: checkov [\d.]+ \(ran\): 3 of 3 file\(s\), \d+ finding\(s\)", out, re.M)
+    assert out.splitlines()[-1].startswith("PASS: rules 1 warned, 19 passed, 3 skipped; 1 finding(s) in 3 template(s)")
+    report = json.loads((scan_cache / "example.json").read_text())
+    jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
+    kinds = sorted((e["kind"], e.get("tool", e.get("path"))) for e in report["predicate"]["evidence"])
+    assert kinds == [
+        ("coverage", "examples/app/coverage.xml"), ("scan", "bandit"), ("scan", "cfn-lint"), ("scan", "checkov")
+    ]
+
+
+def test_repository_rules_fail_closed_without_evidence(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    write("t.yaml", GOOD)
+    code, out, _ = run(capsys, monkeypatch, tmp_path, "check")
+    assert code == 1
+    assert "no current coverage evidence" in out and "required scan bandit has no results" in out
+
+
+def test_corrupt_evidence_exits_2_naming_the_file(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    write("t.yaml", GOOD)
+    write("reports/coverage.xml", '<?xml version="1.0" ?>\n<coverage line-rate="0.9">\n<packages>')
+    code, _, err = run(capsys, monkeypatch, tmp_path, "check")
+    assert code == 2
+    assert err.startswith("checker: error: reports/coverage.xml:3: not well-formed XML")
+    code, _, err = run(capsys, monkeypatch, tmp_path, "check", "t.yaml", "--evidence", "missing.json")
+    assert code == 2 and "--evidence missing.json: no such file" in err
 
 
 def test_whole_public_corpus_runs_without_a_crash(corpus: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

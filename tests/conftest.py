@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -28,3 +33,87 @@ def write(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return _write
+
+
+CALC = '''\
+"""A tiny module under test."""
+
+
+def classify(n):
+    if n < 0:
+        return "negative"
+    if n == 0:
+        return "zero"
+    return "positive"
+
+
+def never_called(x):
+    y = x * 2
+    return y
+'''
+
+CALC_TESTS = '''\
+from pkg.calc import classify
+
+
+def test_positive():
+    assert classify(3) == "positive"
+
+
+def test_negative():
+    assert classify(-1) == "negative"
+'''
+
+
+def run_coverage(project: Path, *extra: str) -> None:
+    """Run the project's tests under coverage.py, as a team's build does."""
+    env = {**os.environ, "COVERAGE_FILE": str(project / ".coverage")}
+    env.pop("COVERAGE_PROCESS_START", None)
+    subprocess.run(
+        [sys.executable, "-m", "coverage", "run", "--branch", "--source=pkg", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *extra],
+        cwd=project,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def coverage_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small project and every report coverage.py writes for one test run:
+    .coverage, coverage.xml (Cobertura), coverage.json and lcov.info.
+    ``pkg/calc.py``: 9 statements, 7 run (never_called's 2 do not); branches
+    4, of which 3 taken (``n == 0`` is never true)."""
+    project = tmp_path_factory.mktemp("covered")
+    (project / "pkg").mkdir()
+    (project / "pkg" / "__init__.py").write_text("")
+    (project / "pkg" / "calc.py").write_text(CALC)
+    (project / "tests").mkdir()
+    (project / "tests" / "test_calc.py").write_text(CALC_TESTS)
+    run_coverage(project)
+    for command in (["xml", "-o", "coverage.xml"], ["json", "-o", "coverage.json"], ["lcov", "-o", "lcov.info"]):
+        subprocess.run(
+            [sys.executable, "-m", "coverage", *command],
+            cwd=project,
+            env={**os.environ, "COVERAGE_FILE": str(project / ".coverage")},
+            check=True,
+            capture_output=True,
+        )
+    return project
+
+
+@pytest.fixture
+def covered_project(coverage_outputs: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the covered project, evidence newer than its sources."""
+    project = tmp_path / "project"
+    shutil.copytree(coverage_outputs, project)
+    old = time.time() - 3600
+    for source in (project / "pkg").glob("*.py"):
+        os.utime(source, (old, old))
+    return project
+
+
+@pytest.fixture(scope="session")
+def scan_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One scan cache for the session: each scanner runs once per distinct file."""
+    return tmp_path_factory.mktemp("scan-cache")

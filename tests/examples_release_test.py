@@ -40,7 +40,7 @@ def _jenkins_commands() -> str:
 
 
 @pytest.fixture
-def release_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+def release_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_cache: Path) -> tuple[Path, str]:
     """A build's hand-off: app.zip and its signed report, from the example app in git."""
     shutil.copytree(REPO / "examples" / "app", tmp_path / "app")
     (tmp_path / "app.zip").write_bytes(b"the deployment artifact")
@@ -56,6 +56,9 @@ def release_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
             [
                 "check",
                 "app",
+                "--run-scans",
+                "--cache",
+                str(scan_cache),
                 "--subject",
                 "app.zip",
                 "--sign-key",

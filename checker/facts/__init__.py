@@ -3,17 +3,18 @@
 A view is a named list of JSON-like records built from inputs. Views are
 listed here, in one dict literal, with the scope they are built over and the
 fields their records carry (declarative rules are checked against those
-fields when they load). A view is built at most once per template and shared
-by every rule that reads it.
+fields when they load). Template views are built at most once per template,
+repository views (coverage, scans, the repository's files) once per run;
+each is shared by every rule that reads it. A rule reads views of one scope.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from checker.facts import iam_managed_policies, iam_statements, resources, template_errors
+from checker.facts import iam_managed_policies, iam_statements, repository, resources, template_errors
 from checker.templates import Template
 
 Record = Mapping[str, Any]
@@ -23,8 +24,13 @@ Record = Mapping[str, Any]
 class ViewSpec:
     name: str
     fields: tuple[str, ...]
-    build: Callable[[Template], list[dict[str, Any]]]
+    build: Callable[[Template], list[dict[str, Any]]] | None  # None: a repository view
     description: str
+    scope: Literal["template", "repository"] = "template"
+
+
+def _repository_view(name: str, description: str) -> ViewSpec:
+    return ViewSpec(name, repository.FIELDS[name], None, description, "repository")
 
 
 VIEWS: dict[str, ViewSpec] = {
@@ -47,7 +53,27 @@ VIEWS: dict[str, ViewSpec] = {
         template_errors.build,
         "templates that could not be loaded",
     ),
+    "coverage": _repository_view(
+        "coverage", "one record: line and branch coverage merged over the current coverage reports"
+    ),
+    "coverage_reports": _repository_view(
+        "coverage_reports", "one record per coverage evidence file, with its totals and staleness"
+    ),
+    "coverage_files": _repository_view("coverage_files", "one record per covered source file"),
+    "new_code_coverage": _repository_view(
+        "new_code_coverage", "one record: coverage of the lines changed since the base ref (--base-ref)"
+    ),
+    "scans": _repository_view("scans", "one record per scan the policy requires, with its evidence"),
+    "scan_findings": _repository_view("scan_findings", "one record per finding of a required scan"),
+    "repo_files": _repository_view("repo_files", "one record per file of the project (git's view)"),
+    "repo": _repository_view("repo", "one record: the project, its CODEOWNERS and git state"),
 }
+
+
+def scope_of(views: tuple[str, ...]) -> str | None:
+    """The one scope a rule's views share, or None when they mix scopes."""
+    scopes = {VIEWS[v].scope for v in views if v in VIEWS}
+    return scopes.pop() if len(scopes) == 1 else None
 
 
 class TemplateFacts:
@@ -62,8 +88,8 @@ class TemplateFacts:
         cached = self._cache.get(name)
         if cached is None:
             spec = VIEWS.get(name)
-            if spec is None:
-                raise KeyError(f"no fact view named {name!r}")
+            if spec is None or spec.build is None:
+                raise KeyError(f"no template fact view named {name!r}")
             if self.template.data is None and name != "template_errors":
                 cached = ()
             else:

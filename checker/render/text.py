@@ -37,6 +37,32 @@ def _wrap(label: str, text: str) -> list[str]:
     )
 
 
+def _evidence(entries: list[dict[str, Any]]) -> list[str]:
+    """One line per coverage report and per scan: what the verdict rests on."""
+    lines = []
+    for entry in entries:
+        if entry["kind"] == "coverage":
+            branches = f", branches {entry['branch_percent']}%" if entry["branch_percent"] is not None else ""
+            stale = " STALE" if entry["stale"] else ""
+            lines.append(
+                f"coverage: {entry['path']} ({entry['format']}): lines {entry['line_percent']}%{branches}{stale}"
+            )
+        elif entry.get("required"):
+            counts = {k: v for k, v in entry["counts"].items() if v}
+            total = sum(counts.values())
+            detail = (
+                f"{total} finding(s) ({', '.join(f'{v} {k}' for k, v in counts.items())})" if total else "no findings"
+            )
+            scanned = entry["required_files"] - entry["uncovered_count"]
+            version = f" {entry['version']}" if entry["version"] else ""
+            how = "/".join(entry["obtained"]) or "missing"
+            lines.append(
+                f"scan: {entry['tool']}{version} ({how}): {scanned} of {entry['required_files']} file(s), "
+                f"{detail}; blocks {entry['threshold']} and above"
+            )
+    return lines
+
+
 def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color: bool) -> str:
     predicate = statement["predicate"]
     lines: list[str] = []
@@ -93,6 +119,7 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
     if applied:
         count = sum(w["matched"] for w in applied)
         lines.append(f"note: {len(applied)} waiver(s) applied to {count} finding(s)")
+    lines.extend(_evidence(predicate.get("evidence", [])))
     for skipped in predicate.get("skipped_paths", []):
         lines.append(f"note: skipped {skipped['path']}: {skipped['reason']}")
     results = predicate["results"]

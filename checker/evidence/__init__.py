@@ -1,0 +1,133 @@
+"""Evidence: what a team's build produced that the policy judges besides
+templates: coverage reports and security scan results.
+
+Files are recognised by content, not by name (``coverage.xml`` may be
+Cobertura from coverage.py or istanbul; ``results.json`` may be bandit or
+checkov). Each reader returns immutable records with repository-relative
+paths; a file that is corrupt or truncated is an :class:`InputError` naming
+the file, never an empty (passing) report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+SEVERITY_RANK: dict[str, int] = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+
+# Coverage evidence may be far larger than a template (a Java monorepo's
+# JaCoCo XML runs to tens of megabytes); still bounded.
+MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
+
+
+# Names build tools give their outputs; discovery picks these up, and the
+# content still decides the format.
+EVIDENCE_NAMES = (
+    ".coverage",
+    "coverage.xml",
+    "cobertura.xml",
+    "cobertura-coverage.xml",
+    "coverage.json",
+    "lcov.info",
+    "jacoco.xml",
+    "jacocoTestReport.xml",
+    "coverage.out",
+    "cover.out",
+    "bandit.json",
+    "bandit-report.json",
+    "checkov.json",
+    "results_json.json",
+    "cfn-lint.json",
+)
+EVIDENCE_SUFFIXES = (".sarif",)
+_NAMES = frozenset(EVIDENCE_NAMES)
+
+
+def is_evidence_name(name: str) -> bool:
+    return name in _NAMES or name.endswith(EVIDENCE_SUFFIXES)
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFile:
+    """One evidence file as read: where it is, what it is, its digest.
+
+    ``generated`` is the time (POSIX seconds) the file says it was produced,
+    when the format records it.
+    """
+
+    relpath: str
+    sha256: str
+    kind: Literal["coverage", "scan"]
+    format: str
+    generated: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileCoverage:
+    """Line and branch coverage of one source file.
+
+    ``lines`` maps each executable line to whether it ran; ``branches`` maps a
+    line with branches to (taken, total).
+    """
+
+    lines: dict[int, bool] = field(default_factory=dict)
+    branches: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    def merged(self, other: FileCoverage) -> FileCoverage:
+        """Merge by lines: a line ran if it ran in either report; a line's
+        branches count as the better of the two reports."""
+        lines = dict(self.lines)
+        for line, hit in other.lines.items():
+            lines[line] = lines.get(line, False) or hit
+        branches = dict(self.branches)
+        for line, (taken, total) in other.branches.items():
+            mine = branches.get(line, (0, 0))
+            branches[line] = (max(mine[0], taken), max(mine[1], total))
+        return FileCoverage(lines, branches)
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageReport:
+    """A coverage report with paths resolved against the repository.
+
+    ``files`` holds the files found in the repository; ``unresolved`` the
+    names the report gives that match no file in it.
+    """
+
+    source: EvidenceFile
+    files: dict[str, FileCoverage]
+    unresolved: tuple[str, ...]
+    has_branches: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScanFinding:
+    tool: str
+    rule_id: str
+    severity: Severity
+    message: str
+    path: str  # repository-relative when resolved, as written otherwise
+    line: int | None
+    rated: bool = True  # False when the tool gave no severity (then ``severity`` is the policy's ``unrated``)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanReport:
+    """One scanner's results.
+
+    ``scanned`` is the set of files the output shows were scanned, or None
+    when the output lists findings only (then a clean file cannot be shown
+    to have been scanned). ``obtained`` says whether checker ran the tool or
+    read a file a build produced.
+    """
+
+    tool: str
+    version: str | None
+    obtained: Literal["ran", "ingested"]
+    source: EvidenceFile | None
+    findings: tuple[ScanFinding, ...]
+    scanned: frozenset[str] | None
+    unresolved: tuple[str, ...] = ()
+    failure: str | None = None  # the tool could not run or its output was unusable
+    generated: float | None = None

@@ -1,0 +1,169 @@
+"""The repository side of a check: gather the evidence (discovered, named
+with ``--evidence``, or produced by running the scans), build the repository
+fact views once, and run the repository rules over them.
+
+This is the I/O edge for evidence, as discovery is for templates: files and
+git are read here, and the views and rules after it are pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from checker.discovery import Discovery, Skipped
+from checker.engine import RepoOutcome, active_rules, judge_repository
+from checker.errors import UsageError
+from checker.evidence.load import Evidence, EvidenceInput, load_evidence
+from checker.evidence.paths import PathResolver
+from checker.facts.repository import RepoInputs, RepositoryFacts, read_markers, required_files
+from checker.policy import Policy
+from checker.provenance import base_ref_from
+from checker.repository import load_repository, project_of
+from checker.ruleapi import NotApplicable, Rule
+
+if TYPE_CHECKING:
+    from checker.gate import CheckRequest
+
+
+def _explicit(paths: Sequence[Path], root: Path) -> list[EvidenceInput]:
+    items = []
+    for given in paths:
+        if not given.is_file():
+            raise UsageError(f"--evidence {given}: no such file")
+        absolute = Path(os.path.realpath(given))
+        try:
+            relpath = absolute.relative_to(root).as_posix()
+        except ValueError:
+            relpath = str(given)  # evidence may come from outside the checkout (a CI artifact)
+        items.append(EvidenceInput(absolute, relpath, True))
+    return items
+
+
+def _reads(active: Sequence[tuple[Rule, Any]], view: str) -> bool:
+    return any(view in rule.meta.views for rule, _ in active)
+
+
+def judge_evidence(
+    request: CheckRequest,
+    found: Discovery,
+    policy: Policy,
+    registry: Mapping[str, Rule],
+    templates: Sequence[str],
+) -> tuple[RepoOutcome, list[dict[str, Any]], list[Skipped]]:
+    """Run the repository rules; also return the report's evidence entries
+    and the evidence files skipped."""
+    active = active_rules(registry, policy, "repository")
+    root = found.root
+    repository = load_repository(root, project_of(request.paths, root))
+    resolver = PathResolver(root, repository.files)
+    explicit = _explicit(request.evidence, root)
+    discovered = [EvidenceInput(c.path, c.relpath, False) for c in found.evidence]
+    evidence = load_evidence([*discovered, *explicit], resolver, root)
+    skipped = list(evidence.skipped)
+    scans = list(evidence.scans)
+    if request.run_scans:
+        from checker.evidence.scanrun import ScanCache, run_scans
+
+        named = {item.relpath for item in explicit}
+        # What the run produces supersedes results found lying in the tree.
+        for report in scans:
+            if report.tool in policy.scans and report.source is not None and report.source.relpath not in named:
+                skipped.append(Skipped(report.source.relpath, f"{report.tool} results superseded by --run-scans"))
+        scans = [r for r in scans if r.tool not in policy.scans or (r.source is not None and r.source.relpath in named)]
+        wanted = {tool: required_files(req, repository, templates) for tool, req in policy.scans.items()}
+        scans += run_scans(
+            wanted,
+            root,
+            resolver,
+            jobs=request.jobs or os.cpu_count() or 1,
+            cache=ScanCache(request.cache_dir) if request.cache_dir else None,
+            progress=request.scan_progress,
+        )
+    base_ref = request.base_ref or base_ref_from(request.environ)
+    changed = None
+    if base_ref and _reads(active, "new_code_coverage"):
+        changed = repository.changed_lines(base_ref)
+    inputs = RepoInputs(
+        repository,
+        evidence.coverage,
+        tuple(scans),
+        policy.scans,
+        tuple(templates),
+        base_ref,
+        read_markers(repository) if _reads(active, "repo_files") else {},
+        changed,
+    )
+    facts = RepositoryFacts(inputs)
+    outcome = judge_repository(facts, active, policy.env)
+    return outcome, _evidence_entries(facts, evidence), skipped
+
+
+def _evidence_entries(facts: RepositoryFacts, evidence: Evidence) -> list[dict[str, Any]]:
+    """Each evidence file with its digest, and each required scan's record."""
+    entries: list[dict[str, Any]] = []
+    for record in facts.view("coverage_reports"):
+        entries.append(
+            {
+                "kind": "coverage",
+                "path": record["path"],
+                "sha256": record["sha256"],
+                "format": record["format"],
+                "files": record["files"],
+                "line_percent": record["line_percent"],
+                "branch_percent": record["branch_percent"],
+                "stale": record["stale"],
+                "stale_reasons": record["stale_reasons"],
+            }
+        )
+    digests = {f.relpath: f.sha256 for f in evidence.files}
+    required = set()
+    try:
+        scan_records = facts.view("scans")
+    except NotApplicable:
+        scan_records = ()
+    for record in scan_records:
+        required.add(record["tool"])
+        findings = sorted(
+            [f.rule_id, f.severity, f.path, f.line or 0, f.message]
+            for r in facts.inputs.scans
+            if r.tool == record["tool"]
+            for f in r.findings
+        )
+        entries.append(
+            {
+                "kind": "scan",
+                "tool": record["tool"],
+                "version": record["version"],
+                "obtained": record["obtained"],
+                "evidence": [{"path": p, "sha256": digests[p]} for p in record["evidence"] if p in digests],
+                # The digest of the findings themselves: what a run produced has no file of its own.
+                "results_sha256": hashlib.sha256(json.dumps(findings).encode()).hexdigest(),
+                "required": True,
+                "present": record["present"],
+                "threshold": record["threshold"],
+                "counts": record["counts"],
+                "blocking": record["blocking"],
+                "required_files": record["required_files"],
+                "uncovered_count": record["uncovered_count"],
+                "stale": record["stale"],
+            }
+        )
+    for report in evidence.scans:
+        if report.tool not in required and report.source is not None:
+            entries.append(
+                {
+                    "kind": "scan",
+                    "tool": report.tool,
+                    "version": report.version,
+                    "obtained": [report.obtained],
+                    "evidence": [{"path": report.source.relpath, "sha256": report.source.sha256}],
+                    "required": False,
+                    "findings": len(report.findings),
+                }
+            )
+    return entries

@@ -1,0 +1,269 @@
+"""Running the required scanners (``checker check --run-scans``).
+
+Each tool runs as a subprocess of the installed executable, on the exact
+files its requirement covers, split into batches that run in parallel (one
+per core). Results are kept per file in the cache (``--cache DIR``) under a
+key made of the tool, its version, its arguments, the file's path and the
+sha256 of its content, so a rerun scans only what changed and an unchanged
+rerun starts no scanner at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from checker.errors import CheckerError
+from checker.evidence import EvidenceFile, ScanFinding, ScanReport
+from checker.evidence.paths import PathResolver
+from checker.evidence.scans import READERS
+
+_TIMEOUT = 1800
+
+
+@dataclass(frozen=True, slots=True)
+class ScanTool:
+    name: str
+    distribution: str
+    format: str
+    argv: Callable[[str, Sequence[str]], list[str]]  # (output file, files) -> arguments
+    to_stdout: bool
+    batch: int  # files per batch below which splitting costs more than it saves
+
+
+def _bandit(out: str, files: Sequence[str]) -> list[str]:
+    return ["-f", "json", "-q", "-o", out, "--", *files]
+
+
+def _cfn_lint(out: str, files: Sequence[str]) -> list[str]:
+    return ["--format", "json", "--output-file", out, "--", *files]
+
+
+def _checkov(out: str, files: Sequence[str]) -> list[str]:
+    args = ["--output", "json", "--quiet", "--compact", "--skip-download", "--framework", "cloudformation"]
+    for file in files:
+        args += ["--file", file]
+    return args
+
+
+# The scanners checker knows how to run; any other can still be ingested as SARIF.
+TOOLS: dict[str, ScanTool] = {
+    "bandit": ScanTool("bandit", "bandit", "bandit-json", _bandit, False, 50),
+    "cfn-lint": ScanTool("cfn-lint", "cfn-lint", "cfn-lint-json", _cfn_lint, False, 20),
+    "checkov": ScanTool("checkov", "checkov", "checkov-json", _checkov, True, 50),
+}
+
+
+def _own_bin() -> list[Path]:
+    return list(dict.fromkeys([Path(sysconfig.get_path("scripts")), Path(sys.executable).parent]))
+
+
+def find_executable(name: str) -> str | None:
+    """The tool installed beside checker (its own environment) first, then PATH."""
+    for folder in _own_bin():
+        candidate = folder / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which(name)
+
+
+def _version(tool: ScanTool, executable: str) -> str | None:
+    """The tool's version: from package metadata when the executable is this
+    environment's own, else from ``--version``."""
+    if Path(executable).parent in _own_bin():
+        from importlib import metadata
+
+        try:
+            return metadata.version(tool.distribution)
+        except metadata.PackageNotFoundError:
+            pass
+    try:
+        done = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=60, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for token in (done.stdout + " " + done.stderr).replace(",", " ").split():
+        if token[:1].isdigit() and "." in token:
+            return token
+    return None
+
+
+class ScanCache:
+    """Per-file scan results on disk; a damaged entry is a miss."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory / "scans"
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> list[dict[str, Any]] | None:
+        try:
+            data = json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, list) else None
+
+    def put(self, key: str, findings: list[dict[str, Any]]) -> None:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(findings), encoding="utf-8")
+            temporary.replace(path)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def _finding_record(finding: ScanFinding) -> dict[str, Any]:
+    return {
+        "rule_id": finding.rule_id,
+        "severity": finding.severity,
+        "message": finding.message,
+        "path": finding.path,
+        "line": finding.line,
+        "rated": finding.rated,
+    }
+
+
+def _run_batch(
+    tool: ScanTool, executable: str, root: Path, files: Sequence[str], resolver: PathResolver
+) -> tuple[dict[str, list[ScanFinding]], frozenset[str]]:
+    """Scan one batch; findings by file and the files the tool did scan."""
+    with tempfile.TemporaryDirectory(prefix="checker-scan-") as scratch:
+        out = str(Path(scratch) / "out.json")
+        argv = [executable, *tool.argv(out, files)]
+        try:
+            done = subprocess.run(argv, cwd=root, capture_output=True, timeout=_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired:
+            raise CheckerError(f"{tool.name} did not finish within {_TIMEOUT} s") from None
+        except OSError as exc:
+            raise CheckerError(f"{tool.name} could not start: {exc.strerror}") from None
+        raw = done.stdout if tool.to_stdout else (Path(out).read_bytes() if Path(out).is_file() else b"")
+    if not raw.strip():
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise CheckerError(f"{tool.name} exited {done.returncode} without output: {' | '.join(tail)}")
+    source = EvidenceFile(f"({tool.name} output)", hashlib.sha256(raw).hexdigest(), "scan", tool.format)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise CheckerError(f"{tool.name} printed something that is not JSON (exit {done.returncode})") from None
+    if tool.name == "checkov" and isinstance(data, dict) and "results" not in data:
+        data = {"check_type": "cloudformation", "results": {"failed_checks": []}, "summary": data}
+    (report,) = READERS[tool.format](data, source, resolver, [])
+    by_file: dict[str, list[ScanFinding]] = {f: [] for f in files}
+    for finding in report.findings:
+        by_file.setdefault(finding.path, []).append(finding)
+    scanned = frozenset(files) if tool.name != "bandit" or report.scanned is None else report.scanned & set(files)
+    return by_file, scanned
+
+
+def _key(tool: ScanTool, version: str, root: Path, relpath: str) -> str:
+    digest = hashlib.sha256((root / relpath).read_bytes()).hexdigest()
+    argv = " ".join(tool.argv("OUT", ["FILE"]))
+    return hashlib.sha256(f"{tool.name}\0{version}\0{argv}\0{relpath}\0{digest}".encode()).hexdigest()
+
+
+def run_scans(
+    wanted: dict[str, list[str]],
+    root: Path,
+    resolver: PathResolver,
+    *,
+    jobs: int,
+    cache: ScanCache | None,
+    progress: Callable[[str], None] | None = None,
+) -> list[ScanReport]:
+    """Run each tool in ``wanted`` (tool -> root-relative files) and return
+    one report per tool; a tool that is missing or fails gives a report with
+    ``failure`` set, never an empty pass."""
+    reports: dict[str, ScanReport] = {}
+    pending: list[tuple[str, ScanTool, str, list[str]]] = []
+    found: dict[str, dict[str, list[ScanFinding]]] = {}
+    scanned: dict[str, set[str]] = {}
+    versions: dict[str, str | None] = {}
+    keys: dict[tuple[str, str], str] = {}
+    for name, files in sorted(wanted.items()):
+        tool = TOOLS.get(name)
+        executable = find_executable(tool.name) if tool else None
+        if tool is None:
+            reports[name] = ScanReport(
+                name,
+                None,
+                "ran",
+                None,
+                (),
+                frozenset(),
+                failure=(f"checker cannot run {name}: run it in the build and pass its SARIF with --evidence"),
+            )
+            continue
+        if executable is None:
+            reports[name] = ScanReport(
+                name,
+                None,
+                "ran",
+                None,
+                (),
+                frozenset(),
+                failure=(f"{name} is not installed (pip install 'checker[scanners]', or put {name} on PATH)"),
+            )
+            continue
+        version = versions[name] = _version(tool, executable)
+        found[name], scanned[name] = {}, set()
+        todo = []
+        for relpath in files:
+            hit = None
+            if cache is not None and version is not None:
+                keys[(name, relpath)] = _key(tool, version, root, relpath)
+                hit = cache.get(keys[(name, relpath)])
+            if hit is None:
+                todo.append(relpath)
+                continue
+            found[name][relpath] = [ScanFinding(tool.name, **f) for f in hit]
+            scanned[name].add(relpath)
+        batches = max(1, min(jobs, math.ceil(len(todo) / tool.batch))) if todo else 0
+        for index in range(batches):
+            pending.append((name, tool, executable, todo[index::batches]))
+    failures: dict[str, str] = {}
+    if pending:
+        done_count = 0
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {
+                pool.submit(_run_batch, tool, executable, root, batch, resolver): (name, batch)
+                for name, tool, executable, batch in pending
+            }
+            for future in as_completed(futures):
+                name, batch = futures[future]
+                done_count += 1
+                if progress is not None:
+                    progress(f"scans: {done_count}/{len(futures)} batches ({name} done)")
+                try:
+                    by_file, ok = future.result()
+                except CheckerError as exc:
+                    failures[name] = exc.message
+                    continue
+                scanned[name] |= ok
+                for relpath in batch:
+                    found[name][relpath] = by_file.get(relpath, [])
+                    key = keys.get((name, relpath))
+                    if cache is not None and key is not None and relpath in ok:
+                        cache.put(key, [_finding_record(f) for f in by_file.get(relpath, [])])
+                for relpath, extra in by_file.items():
+                    if relpath not in batch:  # reported under a name we did not pass
+                        found[name].setdefault(relpath, []).extend(extra)
+    for name in found:
+        findings = tuple(f for relpath in sorted(found[name]) for f in found[name][relpath])
+        reports[name] = ScanReport(
+            name, versions[name], "ran", None, findings, frozenset(scanned[name]), failure=failures.get(name)
+        )
+    return [reports[name] for name in sorted(reports)]

@@ -1,0 +1,547 @@
+"""Repository-scope fact views: coverage, scans and the repository's files.
+
+They are built once per run from :class:`RepoInputs` (the repository
+listing, the evidence read, the scans run, the policy's scan requirements)
+and judged by rules that read no template. Each view is a pure function of
+those inputs; git and the file system were read before.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from checker.evidence import SEVERITY_RANK, CoverageReport, FileCoverage, ScanFinding, ScanReport
+from checker.policy_scans import TEMPLATES, ScanRequirement, version_key
+from checker.repository import Repository
+from checker.ruleapi import NotApplicable
+
+# File times within this many seconds count as the same moment (file systems
+# store mtimes coarsely; a checkout writes every file within a second or two).
+_SLACK = 2.0
+_LISTED = 10  # names shown in a record's message-sized lists
+
+
+@dataclass(frozen=True)
+class RepoInputs:
+    repository: Repository
+    coverage: Sequence[CoverageReport] = ()
+    scans: Sequence[ScanReport] = ()
+    requirements: Mapping[str, ScanRequirement] = field(default_factory=dict)
+    templates: Sequence[str] = ()
+    base_ref: str | None = None
+    markers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # file -> content markers
+    changed: tuple[str, Mapping[str, frozenset[int]]] | None = None  # (merge base, lines by file)
+
+
+class RepositoryFacts:
+    """The repository-scope views of one run, each built on first use."""
+
+    def __init__(self, inputs: RepoInputs) -> None:
+        self.inputs = inputs
+        self._cache: dict[str, Sequence[Mapping[str, Any]] | NotApplicable] = {}
+        self.merged: tuple[dict[str, FileCoverage], list[str], list[str]] | None = None
+
+    def view(self, name: str) -> Sequence[Mapping[str, Any]]:
+        cached = self._cache.get(name)
+        if cached is None:
+            builder = BUILDERS.get(name)
+            if builder is None:
+                raise KeyError(f"no repository fact view named {name!r}")
+            try:
+                cached = tuple(builder(self))
+            except NotApplicable as exc:
+                cached = exc
+            self._cache[name] = cached
+        if isinstance(cached, NotApplicable):
+            raise cached
+        return cached
+
+
+def _iso(moment: float | None) -> str | None:
+    return None if moment is None else datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _percent(covered: int, total: int) -> float | None:
+    return None if total == 0 else round(100.0 * covered / total, 2)
+
+
+def _project(inputs: RepoInputs) -> str:
+    return inputs.repository.project or "."
+
+
+def _evidence_time(inputs: RepoInputs, relpath: str | None, generated: float | None) -> float | None:
+    """When evidence was produced. A committed evidence file is as old as its
+    commit (whatever time it records inside: it was reviewed and committed
+    with the code); any other is as old as the earlier of the time it records
+    and its modification time (a downloaded artifact gets a new mtime)."""
+    repository = inputs.repository
+    if relpath is not None and relpath in repository.clean:
+        return repository.last_change([relpath])
+    times = [t for t in (generated,) if t is not None]
+    if relpath is not None:
+        changed = repository.last_change([relpath])
+        if changed is not None:
+            times.append(changed)
+    return min(times) if times else None
+
+
+def _staleness(
+    inputs: RepoInputs, relpath: str | None, generated: float | None, sources: Iterable[str], unresolved: Sequence[str]
+) -> tuple[list[str], float | None, float | None]:
+    reasons = []
+    if unresolved:
+        shown = ", ".join(unresolved[:_LISTED]) + (" ..." if len(unresolved) > _LISTED else "")
+        reasons.append(f"names {len(unresolved)} file(s) not in the repository: {shown}")
+    produced = _evidence_time(inputs, relpath, generated)
+    newest = inputs.repository.last_change(sources)
+    if produced is not None and newest is not None and produced + _SLACK < newest:
+        reasons.append(f"produced {_iso(produced)}, before its sources last changed ({_iso(newest)})")
+    return reasons, produced, newest
+
+
+def _totals(files: Mapping[str, FileCoverage]) -> dict[str, Any]:
+    lines_total = sum(len(c.lines) for c in files.values())
+    lines_covered = sum(sum(c.lines.values()) for c in files.values())
+    branches_total = sum(t for c in files.values() for _, t in c.branches.values())
+    branches_covered = sum(k for c in files.values() for k, _ in c.branches.values())
+    return {
+        "lines_total": lines_total,
+        "lines_covered": lines_covered,
+        "line_percent": _percent(lines_covered, lines_total),
+        "branches_total": branches_total,
+        "branches_covered": branches_covered,
+        "branch_percent": _percent(branches_covered, branches_total),
+    }
+
+
+def coverage_reports(facts: RepositoryFacts) -> list[dict[str, Any]]:
+    inputs = facts.inputs
+    records = []
+    for report in inputs.coverage:
+        reasons, produced, newest = _staleness(
+            inputs, report.source.relpath, report.source.generated, report.files, report.unresolved
+        )
+        records.append(
+            {
+                "path": report.source.relpath,
+                "format": report.source.format,
+                "sha256": report.source.sha256,
+                "files": len(report.files),
+                "unresolved": list(report.unresolved),
+                "has_branches": report.has_branches,
+                "produced": _iso(produced),
+                "sources_changed": _iso(newest),
+                "stale": bool(reasons),
+                "stale_reasons": reasons,
+                **_totals(report.files),
+            }
+        )
+    return records
+
+
+def _current_files(facts: RepositoryFacts) -> tuple[dict[str, FileCoverage], list[str], list[str]]:
+    """Coverage merged by lines over the reports that are not stale."""
+    if facts.merged is not None:
+        return facts.merged
+    inputs = facts.inputs
+    stale = {r["path"] for r in facts.view("coverage_reports") if r["stale"]}
+    merged: dict[str, FileCoverage] = {}
+    current = []
+    for report in inputs.coverage:
+        if report.source.relpath in stale:
+            continue
+        current.append(report.source.relpath)
+        for path, coverage in report.files.items():
+            existing = merged.get(path)
+            merged[path] = coverage if existing is None else existing.merged(coverage)
+    facts.merged = (merged, current, sorted(stale))
+    return facts.merged
+
+
+def coverage(facts: RepositoryFacts) -> list[dict[str, Any]]:
+    inputs = facts.inputs
+    merged, current, stale = _current_files(facts)
+    return [
+        {
+            "path": _project(inputs),
+            "reports": [r.source.relpath for r in inputs.coverage],
+            "current_reports": current,
+            "stale_reports": stale,
+            "has_branches": any(c.branches for c in merged.values()),
+            **_totals(merged),
+        }
+    ]
+
+
+def _ranges(lines: Iterable[int]) -> str:
+    ordered = sorted(lines)
+    spans: list[str] = []
+    start = prev = None
+    for line in [*ordered, None]:
+        if start is not None and (line is None or line != prev + 1):  # type: ignore[operator]
+            spans.append(str(start) if start == prev else f"{start}-{prev}")
+            start = None
+        if line is not None and start is None:
+            start = line
+        prev = line
+    return ",".join(spans)
+
+
+def coverage_files(facts: RepositoryFacts) -> list[dict[str, Any]]:
+    merged, _, _ = _current_files(facts)
+    return [
+        {
+            "path": path,
+            "missing_lines": _ranges(line for line, hit in cov.lines.items() if not hit),
+            **_totals({path: cov}),
+        }
+        for path, cov in sorted(merged.items())
+    ]
+
+
+def new_code_coverage(facts: RepositoryFacts) -> list[dict[str, Any]]:
+    inputs = facts.inputs
+    if inputs.base_ref is None or inputs.changed is None:
+        raise NotApplicable("no base ref to compare with: pass --base-ref (set automatically in pull requests)")
+    merge_base, changed = inputs.changed
+    merged, _, _ = _current_files(facts)
+    project = inputs.repository.project
+    total = covered = 0
+    uncovered: dict[str, str] = {}
+    unmeasured = []
+    for path, lines in sorted(changed.items()):
+        if project and not path.startswith(project + "/"):
+            continue
+        cov = merged.get(path)
+        if cov is None:
+            unmeasured.append(path)
+            continue
+        executable = [line for line in lines if line in cov.lines]
+        total += len(executable)
+        hit = [line for line in executable if cov.lines[line]]
+        covered += len(hit)
+        if len(hit) < len(executable):
+            uncovered[path] = _ranges(set(executable) - set(hit))
+    return [
+        {
+            "path": _project(inputs),
+            "base_ref": inputs.base_ref,
+            "merge_base": merge_base,
+            "lines_total": total,
+            "lines_covered": covered,
+            "line_percent": _percent(covered, total),
+            "uncovered": uncovered,
+            "unmeasured_files": unmeasured,
+        }
+    ]
+
+
+def required_files(requirement: ScanRequirement, repository: Repository, templates: Sequence[str]) -> list[str]:
+    """The root-relative files a scan must cover: its globs over the project's
+    files (relative to the project), plus every template when it says so."""
+    prefix = repository.project + "/" if repository.project else ""
+    globs = [g for g in requirement.covers if g != TEMPLATES]
+    wanted: set[str] = set()
+    if TEMPLATES in requirement.covers:
+        wanted.update(t for t in templates if t.startswith(prefix))
+    if globs:
+        for path in repository.files:
+            local = path[len(prefix) :]
+            if any(fnmatch.fnmatchcase(local, g) for g in globs):
+                wanted.add(path)
+    return sorted(p for p in wanted if not any(fnmatch.fnmatchcase(p[len(prefix) :], g) for g in requirement.exclude))
+
+
+def _reports_for(inputs: RepoInputs, tool: str) -> list[ScanReport]:
+    return [r for r in inputs.scans if r.tool == tool]
+
+
+def scans(facts: RepositoryFacts) -> list[dict[str, Any]]:
+    inputs = facts.inputs
+    records = []
+    for tool, requirement in inputs.requirements.items():
+        reports = _reports_for(inputs, tool)
+        required = required_files(requirement, inputs.repository, inputs.templates)
+        scanned: set[str] = set()
+        findings_only = False
+        for report in reports:
+            if report.scanned is None:
+                findings_only = True
+                scanned.update(f.path for f in report.findings)
+            else:
+                scanned |= report.scanned
+        uncovered = [p for p in required if p not in scanned]
+        stale_reasons: list[str] = []
+        for report in reports:
+            if report.obtained == "ingested" and report.source is not None:
+                sources = [p for p in required if report.scanned is None or p in report.scanned]
+                reasons, _, _ = _staleness(inputs, report.source.relpath, report.generated, sources, report.unresolved)
+                stale_reasons += [f"{report.source.relpath}: {r}" for r in reasons]
+        versions = sorted({r.version for r in reports if r.version}, key=version_key)
+        counts = {s: 0 for s in SEVERITY_RANK}
+        blocking = 0
+        for finding in _tool_findings(reports, requirement):
+            counts[finding.severity] += 1
+            blocking += SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[requirement.threshold]
+        records.append(
+            {
+                "path": _project(inputs),
+                "tool": tool,
+                "present": bool(reports) and all(r.failure is None for r in reports),
+                "failures": [r.failure for r in reports if r.failure],
+                "obtained": sorted({r.obtained for r in reports}),
+                "evidence": [r.source.relpath for r in reports if r.source is not None],
+                "version": versions[0] if versions else None,  # the oldest, if several ran
+                "min_version": requirement.min_version,
+                "version_ok": requirement.min_version is None
+                or (bool(versions) and version_key(versions[0]) >= version_key(requirement.min_version)),
+                "required_files": len(required),
+                "uncovered": uncovered[:_LISTED],
+                "uncovered_count": len(uncovered),
+                "findings_only": findings_only,
+                "stale": bool(stale_reasons),
+                "stale_reasons": stale_reasons,
+                "threshold": requirement.threshold,
+                "counts": counts,
+                "blocking": blocking,
+            }
+        )
+    return records
+
+
+def _tool_findings(reports: Sequence[ScanReport], requirement: ScanRequirement) -> list[ScanFinding]:
+    """A tool's findings, unrated ones at the severity the policy gives them,
+    each once even when two evidence files report it."""
+    seen: dict[tuple[str, str, int | None, str], ScanFinding] = {}
+    for report in reports:
+        for finding in report.findings:
+            if not finding.rated:
+                finding = ScanFinding(
+                    finding.tool,
+                    finding.rule_id,
+                    requirement.unrated,  # type: ignore[arg-type]
+                    finding.message,
+                    finding.path,
+                    finding.line,
+                    rated=False,
+                )
+            seen.setdefault((finding.rule_id, finding.path, finding.line, finding.message), finding)
+    return list(seen.values())
+
+
+def scan_findings(facts: RepositoryFacts) -> list[dict[str, Any]]:
+    inputs = facts.inputs
+    records = []
+    for tool, requirement in inputs.requirements.items():
+        excluded = requirement.exclude
+        prefix = inputs.repository.project + "/" if inputs.repository.project else ""
+        for finding in _tool_findings(_reports_for(inputs, tool), requirement):
+            if any(fnmatch.fnmatchcase(finding.path[len(prefix) :], g) for g in excluded):
+                continue
+            records.append(
+                {
+                    "path": finding.path,
+                    "line": finding.line,
+                    "tool": tool,
+                    "rule_id": finding.rule_id,
+                    "severity": finding.severity,
+                    "rated": finding.rated,
+                    "message": finding.message,
+                    "threshold": requirement.threshold,
+                    "blocking": SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[requirement.threshold],
+                }
+            )
+    return sorted(records, key=lambda r: (r["path"], r["line"] or 0, r["tool"], r["rule_id"]))
+
+
+# Files that hold secrets by their very name.
+SECRET_NAMES = (
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "*.p12",
+    "*.pfx",
+    "*.ppk",
+    "*.jks",
+    "*.keystore",
+    "*.kdbx",
+    ".git-credentials",
+    ".pgpass",
+    ".netrc",
+)
+SECRET_PATHS = ("*.aws/credentials", "*.docker/config.json", "*.ssh/*")
+_KEY_HEADER = re.compile(rb"-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----")
+_HEAD_BYTES = 8192
+
+
+def content_markers(head: bytes) -> tuple[str, ...]:
+    """What the first bytes of a file say it holds."""
+    found = []
+    if _KEY_HEADER.search(head):
+        found.append("private-key")
+    if head.startswith(b"PuTTY-User-Key-File-"):
+        found.append("putty-private-key")
+    if re.search(rb"(?im)^\s*aws_secret_access_key\s*=\s*\S{20,}", head):
+        found.append("aws-credentials")
+    return tuple(found)
+
+
+def read_markers(repository: Repository) -> dict[str, tuple[str, ...]]:
+    """Content markers of every file in the project (their first 8 KiB)."""
+    markers = {}
+    for relpath in repository.files:
+        try:
+            with open(repository.path(relpath), "rb") as handle:
+                head = handle.read(_HEAD_BYTES)
+        except OSError:
+            continue
+        found = content_markers(head)
+        if found:
+            markers[relpath] = found
+    return markers
+
+
+def repo_files(facts: RepositoryFacts) -> list[dict[str, Any]]:
+    inputs = facts.inputs
+    records = []
+    for path in inputs.repository.files:
+        name = path.rsplit("/", 1)[-1]
+        secret_name = any(fnmatch.fnmatchcase(name, p) for p in SECRET_NAMES) or any(
+            fnmatch.fnmatchcase("/" + path, p) for p in SECRET_PATHS
+        )
+        records.append(
+            {
+                "path": path,
+                "name": name,
+                "secret_name": secret_name,
+                "markers": list(inputs.markers.get(path, ())),
+            }
+        )
+    return records
+
+
+CODEOWNERS_LOCATIONS = ("CODEOWNERS", ".github/CODEOWNERS", ".gitlab/CODEOWNERS", "docs/CODEOWNERS")
+
+
+def repo(facts: RepositoryFacts) -> list[dict[str, Any]]:
+    inputs = facts.inputs
+    repository = inputs.repository
+    prefix = repository.project + "/" if repository.project else ""
+    codeowners = None
+    entries = 0
+    # A monorepo's CODEOWNERS is at the top of the checkout, above the project.
+    for base in dict.fromkeys((prefix, "")):
+        for location in CODEOWNERS_LOCATIONS:
+            candidate = repository.path(base + location)
+            if candidate.is_file():
+                codeowners = base + location
+                text = candidate.read_text(encoding="utf-8", errors="replace")
+                entries = sum(1 for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+                break
+        if codeowners:
+            break
+    return [
+        {
+            "path": _project(inputs),
+            "in_git": repository.in_git,
+            "files": len(repository.files),
+            "codeowners": codeowners,
+            "codeowners_entries": entries,
+        }
+    ]
+
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    "coverage": (
+        "path",
+        "reports",
+        "current_reports",
+        "stale_reports",
+        "has_branches",
+        "lines_total",
+        "lines_covered",
+        "line_percent",
+        "branches_total",
+        "branches_covered",
+        "branch_percent",
+    ),
+    "coverage_reports": (
+        "path",
+        "format",
+        "sha256",
+        "files",
+        "unresolved",
+        "has_branches",
+        "produced",
+        "sources_changed",
+        "stale",
+        "stale_reasons",
+        "lines_total",
+        "lines_covered",
+        "line_percent",
+        "branches_total",
+        "branches_covered",
+        "branch_percent",
+    ),
+    "coverage_files": (
+        "path",
+        "missing_lines",
+        "lines_total",
+        "lines_covered",
+        "line_percent",
+        "branches_total",
+        "branches_covered",
+        "branch_percent",
+    ),
+    "new_code_coverage": (
+        "path",
+        "base_ref",
+        "merge_base",
+        "lines_total",
+        "lines_covered",
+        "line_percent",
+        "uncovered",
+        "unmeasured_files",
+    ),
+    "scans": (
+        "path",
+        "tool",
+        "present",
+        "failures",
+        "obtained",
+        "evidence",
+        "version",
+        "min_version",
+        "version_ok",
+        "required_files",
+        "uncovered",
+        "uncovered_count",
+        "findings_only",
+        "stale",
+        "stale_reasons",
+        "threshold",
+        "counts",
+        "blocking",
+    ),
+    "scan_findings": ("path", "line", "tool", "rule_id", "severity", "rated", "message", "threshold", "blocking"),
+    "repo_files": ("path", "name", "secret_name", "markers"),
+    "repo": ("path", "in_git", "files", "codeowners", "codeowners_entries"),
+}
+
+
+BUILDERS: dict[str, Callable[[RepositoryFacts], list[dict[str, Any]]]] = {
+    "coverage": coverage,
+    "coverage_reports": coverage_reports,
+    "coverage_files": coverage_files,
+    "new_code_coverage": new_code_coverage,
+    "scans": scans,
+    "scan_findings": scan_findings,
+    "repo_files": repo_files,
+    "repo": repo,
+}

@@ -1,0 +1,138 @@
+"""The ``scans`` section of a policy: the security scans a build must have run.
+
+::
+
+    scans:
+      bandit:
+        covers: ["*.py"]          # path globs, or `templates` (every template checked)
+        exclude: ["tests/*"]
+        threshold: medium         # a finding at or above this fails SCAN002
+        min_version: "1.7.5"      # SCAN003
+      checkov:
+        covers: [templates]
+        threshold: high
+        unrated: medium           # severity of findings the tool does not rate
+
+Layering, like rules, only tightens: an overlay may add a scan, lower a
+threshold, raise a minimum version or what unrated findings count as, cover
+more paths and exclude fewer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from checker.errors import PolicyError
+from checker.evidence import SEVERITY_RANK
+from checker.loaders import LineDict
+
+TEMPLATES = "templates"
+_KEYS = ("covers", "exclude", "threshold", "unrated", "min_version")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequirement:
+    tool: str
+    covers: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+    threshold: str = "high"
+    unrated: str = "high"
+    min_version: str | None = None
+    origin: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "covers": list(self.covers),
+            "exclude": list(self.exclude),
+            "threshold": self.threshold,
+            "unrated": self.unrated,
+            "min_version": self.min_version,
+            "origin": self.origin,
+        }
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Numeric parts of a version, for ordering ("1.7.10" after "1.7.9")."""
+    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:4])
+
+
+def _fail(path: str, container: LineDict, key: str, message: str, where: str) -> PolicyError:
+    return PolicyError(message, path=path, line=container.key_lines.get(key, container.line), field=where)
+
+
+def _globs(path: str, entry: LineDict, key: str, where: str) -> tuple[str, ...]:
+    value = entry.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise _fail(path, entry, key, "must be a list of path globs", f"{where}.{key}")
+    return tuple(value)
+
+
+def _severity(path: str, entry: LineDict, key: str, where: str, default: str) -> str:
+    value = entry.get(key, default)
+    if value not in SEVERITY_RANK:
+        raise _fail(path, entry, key, f"must be one of {', '.join(SEVERITY_RANK)}", f"{where}.{key}")
+    return str(value)
+
+
+def parse_scans(
+    path: str, data: LineDict, current: Mapping[str, ScanRequirement], overlay: bool
+) -> dict[str, ScanRequirement]:
+    """The scan requirements after applying this file's ``scans`` section."""
+    raw = data.get("scans")
+    result = dict(current)
+    if raw is None:
+        return result
+    if not isinstance(raw, LineDict):
+        raise _fail(path, data, "scans", "must map scanner names to requirements", "scans")
+    for tool, entry in raw.items():
+        where = f"scans.{tool}"
+        if not isinstance(entry, LineDict):
+            raise _fail(path, raw, str(tool), "must be a mapping (covers, threshold, ...)", where)
+        for key in entry:
+            if key not in _KEYS:
+                raise _fail(path, entry, str(key), f"unknown key (allowed: {', '.join(_KEYS)})", f"{where}.{key}")
+        base = result.get(str(tool))
+        covers = _globs(path, entry, "covers", where) if "covers" in entry else (base.covers if base else ())
+        if not covers:
+            raise _fail(path, entry, "covers", "is required: the paths the scan must cover", f"{where}.covers")
+        min_version = entry.get("min_version", base.min_version if base else None)
+        if min_version is not None and (
+            not isinstance(min_version, (str, int, float)) or not version_key(str(min_version))
+        ):
+            raise _fail(path, entry, "min_version", 'must be a version such as "1.7.5"', f"{where}.min_version")
+        new = ScanRequirement(
+            str(tool),
+            covers,
+            _globs(path, entry, "exclude", where) if "exclude" in entry else (base.exclude if base else ()),
+            _severity(path, entry, "threshold", where, base.threshold if base else "high"),
+            _severity(path, entry, "unrated", where, base.unrated if base else "high"),
+            None if min_version is None else str(min_version),
+            path,
+        )
+        if overlay and base is not None:
+            _only_tighter(path, entry, where, base, new)
+        result[str(tool)] = new
+    return dict(sorted(result.items()))
+
+
+def _only_tighter(path: str, entry: LineDict, where: str, base: ScanRequirement, new: ScanRequirement) -> None:
+    checks = {
+        "threshold": SEVERITY_RANK[new.threshold] <= SEVERITY_RANK[base.threshold],
+        "unrated": SEVERITY_RANK[new.unrated] >= SEVERITY_RANK[base.unrated],
+        "covers": set(base.covers) <= set(new.covers),
+        "exclude": set(new.exclude) <= set(base.exclude),
+        "min_version": base.min_version is None
+        or (new.min_version is not None and version_key(new.min_version) >= version_key(base.min_version)),
+    }
+    for key, tighter in checks.items():
+        if not tighter:
+            raise _fail(
+                path,
+                entry,
+                key,
+                f"an overlay may only tighten the baseline's {key} (baseline: {base.describe()[key]})",
+                f"{where}.{key}",
+            )

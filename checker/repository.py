@@ -1,0 +1,184 @@
+"""The repository a check runs over: its files, and what git knows of them.
+
+Read once per run, at the edge (file system and ``git`` subprocesses), and
+handed to the repository-scope fact views as plain data. The *project* is
+the directory being checked (``checker check services/orders``), or the root
+when several paths are given; paths are always relative to the root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from checker.errors import InputError
+
+# Not the team's own files: VCS data, dependencies, environments, caches.
+_SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        "bower_components",
+        "__pycache__",
+        ".venv",
+        "venv",
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        "site-packages",
+        ".gradle",
+        "target",
+        ".checker-cache",
+    }
+)
+_GIT_TIMEOUT = 30
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    """Output of a git command, or None when git is missing or fails."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=_GIT_TIMEOUT, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _split_z(text: str | None) -> list[str]:
+    return [p for p in (text or "").split("\0") if p]
+
+
+@dataclass(frozen=True)
+class Repository:
+    """The project's files (root-relative POSIX paths) and their git state.
+
+    ``clean`` holds the tracked files with no change in the working tree:
+    their age is their last commit's, not their modification time (which a
+    fresh clone sets to the moment of checkout).
+    """
+
+    root: Path
+    project: str
+    files: tuple[str, ...]
+    in_git: bool
+    clean: frozenset[str]
+
+    def path(self, relpath: str) -> Path:
+        return self.root / relpath
+
+    def last_change(self, relpaths: Iterable[str]) -> float | None:
+        """When the newest of ``relpaths`` last changed (POSIX seconds)."""
+        times: list[float] = []
+        committed = []
+        for rel in relpaths:
+            if rel in self.clean:
+                committed.append(rel)
+                continue
+            try:
+                times.append(self.path(rel).stat().st_mtime)
+            except OSError:
+                continue
+        for start in range(0, len(committed), 500):
+            out = _git(self.root, "log", "-1", "--format=%ct", "--", *committed[start : start + 500])
+            if out and out.strip().isdigit():
+                times.append(float(out.strip()))
+        return max(times) if times else None
+
+    def changed_lines(self, base_ref: str) -> tuple[str, dict[str, frozenset[int]]]:
+        """Lines added or changed since the merge base with ``base_ref``
+        (commits and uncommitted edits), by file; and the merge base."""
+        if not self.in_git:
+            raise InputError(f"--base-ref {base_ref}: the root is not in a git checkout", field="--base-ref")
+        base = _git(self.root, "merge-base", base_ref, "HEAD")
+        if base is None:
+            raise InputError(
+                f"no merge base between {base_ref!r} and HEAD",
+                field="--base-ref",
+                hint=f"fetch the base first (git fetch origin {base_ref.removeprefix('origin/')}); "
+                "a shallow clone needs enough depth to reach it",
+            )
+        base = base.strip()
+        diff = _git(self.root, "diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", "--relative", base)
+        if diff is None:
+            raise InputError(f"git diff against {base} failed", field="--base-ref")
+        return base, _parse_diff(diff)
+
+
+def _parse_diff(diff: str) -> dict[str, frozenset[int]]:
+    changed: dict[str, set[int]] = {}
+    current: set[int] | None = None
+    for line in diff.splitlines():
+        if line.startswith("+++ "):
+            target = line[4:]
+            if target == "/dev/null":
+                current = None
+                continue
+            target = target.strip('"')
+            current = changed.setdefault(target[2:] if target.startswith("b/") else target, set())
+        elif line.startswith("@@") and current is not None:
+            match = _HUNK.match(line)
+            if match:
+                start, count = int(match.group(1)), int(match.group(2) or 1)
+                current.update(range(start, start + count))
+    return {path: frozenset(lines) for path, lines in changed.items() if lines}
+
+
+def project_of(paths: Sequence[Path], root: Path) -> str:
+    """The project a check covers: the one directory given, else the root."""
+    directories = [p for p in paths if p.is_dir()]
+    if len(paths) == 1 and len(directories) == 1:
+        rel = Path(os.path.realpath(directories[0])).relative_to(root).as_posix()
+        return "" if rel == "." else rel
+    return ""
+
+
+def _walk(top: Path, root: Path) -> list[str]:
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not (here / d / "pyvenv.cfg").is_file())
+        rel_dir = here.relative_to(root).as_posix()
+        prefix = "" if rel_dir == "." else rel_dir + "/"
+        found.extend(prefix + name for name in sorted(filenames))
+    return found
+
+
+def load_repository(root: Path, project: str) -> Repository:
+    """List the project's files: git's view (tracked and untracked but not
+    ignored) inside a checkout, a walk of the folder otherwise."""
+    root = Path(os.path.realpath(root))
+    top = root / project if project else root
+    tracked = _git(top, "ls-files", "-z", "--cached", "--full-name")
+    toplevel = _git(top, "rev-parse", "--show-toplevel")
+    if tracked is None or toplevel is None:
+        return Repository(root, project, tuple(_walk(top, root)), False, frozenset())
+    # git prints paths from the top of the checkout; we want them from the root.
+    git_top = Path(os.path.realpath(toplevel.strip()))
+
+    def from_root(path: str) -> str | None:
+        try:
+            return (git_top / path).relative_to(root).as_posix()
+        except ValueError:
+            return None
+
+    listed = {p for p in map(from_root, _split_z(tracked)) if p is not None}
+    others = _git(top, "ls-files", "-z", "--others", "--exclude-standard", "--full-name")
+    untracked = {p for p in map(from_root, _split_z(others)) if p is not None}
+    changed_out = _git(top, "diff", "--name-only", "-z", "HEAD", "--")
+    changed = {p for p in map(from_root, _split_z(changed_out)) if p is not None}
+    if changed_out is None:  # no commit yet: nothing is clean
+        changed = listed
+    files = sorted(
+        p for p in listed | untracked if not _SKIP_DIRS.intersection(PurePosixPath(p).parts) and (root / p).is_file()
+    )
+    return Repository(root, project, tuple(files), True, frozenset(listed - changed - untracked))

@@ -1,0 +1,64 @@
+"""SCAN001: a scan the policy requires did not run, failed, or missed files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from checker.ruleapi import Facts, Finding, NotApplicable, RuleMeta, finding_for
+
+
+class RequiredScanPresent:
+    meta = RuleMeta(
+        id="SCAN001",
+        title="A required scan is missing or does not cover the code",
+        severity="high",
+        tags=("scan",),
+        views=("scans",),
+        rationale=(
+            "The release side must know the scans it requires ran on what it ships. A scan that "
+            "did not run, crashed, or ran on one file of the repository proves nothing about the "
+            "rest: each required scan must have results that list every file its requirement "
+            "covers. Results that list findings only (cfn-lint's JSON and SARIF) cannot show a "
+            "clean file was scanned."
+        ),
+        remediation=(
+            "Let checker run the scans (`checker check --run-scans`), or run each over the whole "
+            "project in the build and pass its output with `--evidence FILE` (bandit `-r . -f json`, "
+            "checkov `-d . -o json`, any scanner's SARIF with its `artifacts` list)."
+        ),
+        example_fail="scans: {bandit: {covers: ['*.py']}} and no bandit results",
+        example_pass="bandit results listing every Python file of the project",
+    )
+
+    def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:
+        records = facts.view("scans")
+        if not records:
+            raise NotApplicable("the policy requires no scans")
+        for record in records:
+            tool = record["tool"]
+            for failure in record["failures"]:
+                yield finding_for(record, f"{tool}: {failure}", element=tool)
+            if not record["obtained"]:
+                yield finding_for(
+                    record,
+                    f"required scan {tool} has no results: run it with --run-scans, or pass its output with --evidence",
+                    element=tool,
+                )
+            elif record["uncovered_count"] and not record["failures"]:
+                shown = ", ".join(record["uncovered"])
+                more = record["uncovered_count"] - len(record["uncovered"])
+                why = (
+                    " (its output lists findings only, so clean files cannot be shown scanned)"
+                    if record["findings_only"]
+                    else ""
+                )
+                yield finding_for(
+                    record,
+                    f"{tool} did not cover {record['uncovered_count']} of the {record['required_files']} files it "
+                    f"must{why}: {shown}" + (f" and {more} more" if more > 0 else ""),
+                    element=tool,
+                )
+
+
+RULE = RequiredScanPresent()

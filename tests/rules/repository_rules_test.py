@@ -1,0 +1,313 @@
+"""The repository rules (coverage, scans, repository standards), each with a
+failing and a passing case on real evidence: coverage.py run on a small
+project, bandit run on real code, git history for new-code coverage."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from checker.engine import RuleResult
+from checker.evidence.scanrun import find_executable
+from checker.gate import CheckRequest, run_check
+from checker.registry import load_registry
+from tests.conftest import run_coverage
+
+REGISTRY = load_registry()
+REPOSITORY_RULES = {r for r, rule in REGISTRY.items() if r.startswith(("COV", "SCAN", "REPO"))}
+BANDIT_ONLY = {"bandit": {"covers": ["*.py"], "exclude": ["tests/*"], "threshold": "medium"}}
+
+
+def check(
+    project: Path,
+    rule: str,
+    params: dict[str, Any] | None = None,
+    *,
+    scans: dict[str, Any] | None = None,
+    **request: Any,
+) -> RuleResult:
+    policy: dict[str, Any] = {"schema_version": 1, "name": "t", "version": "1"}
+    policy["rules"] = {rule: {"enforce": "error", **({"params": params} if params else {})}}
+    if scans:
+        policy["scans"] = scans
+    path = project.parent / f"policy-{rule}.yaml"
+    path.write_text(yaml.safe_dump(policy))
+    run = run_check(CheckRequest(paths=[project], root=project, policies=[path], environ={}, **request), REGISTRY)
+    (result,) = [r for r in run.evaluation.results if r.meta.id == rule]
+    return result
+
+
+def messages(result: RuleResult) -> list[str]:
+    return [f.message for f in result.findings]
+
+
+def test_every_repository_rule_is_tested_here() -> None:
+    tested = {name.split("_")[1].upper() for name in globals() if name.startswith("test_") and "_" in name}
+    assert tested >= REPOSITORY_RULES, REPOSITORY_RULES - tested
+
+
+# COV001 ---------------------------------------------------------------------
+
+
+def test_cov001_fails_below_the_floor_and_passes_above(covered_project: Path) -> None:
+    # 6 of 9 lines in calc.py, and pkg/__init__.py has none: 66.67%.
+    result = check(covered_project, "COV001", {"min_line": 80})
+    assert result.status == "fail"
+    assert messages(result) == ["line coverage 66.67% is below the 80% floor (6 of 9 lines)"]
+    assert check(covered_project, "COV001", {"min_line": 65}).status == "pass"
+
+
+def test_cov001_without_evidence_fails_and_says_what_is_missing(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main.py").write_text("print('hi')\n")
+    result = check(tmp_path / "app", "COV001")
+    assert result.status == "fail"
+    assert messages(result) == ["no current coverage evidence: no coverage report was found or given"]
+
+
+# COV002 ---------------------------------------------------------------------
+
+
+def test_cov002_branch_floor_and_skipped_without_branch_data(covered_project: Path) -> None:
+    result = check(covered_project, "COV002", {"min_branch": 80}, evidence=[covered_project / "coverage.xml"])
+    assert result.status == "fail" and "branch coverage 75.0% is below the 80% floor" in messages(result)[0]
+    assert check(covered_project, "COV002", {"min_branch": 70}).status == "pass"
+    for name in (".coverage", "coverage.xml", "coverage.json", "lcov.info"):
+        (covered_project / name).unlink()
+    (covered_project / "lcov.info").write_text("SF:pkg/calc.py\nDA:4,1\nend_of_record\n")
+    skipped = check(covered_project, "COV002")
+    assert (skipped.status, skipped.reason) == ("skipped", "the coverage reports carry no branch data")
+
+
+# COV003 ---------------------------------------------------------------------
+
+
+def test_cov003_per_file_floor_with_excluded_paths(covered_project: Path) -> None:
+    result = check(covered_project, "COV003", {"min_file": 80})
+    assert result.status == "fail"
+    (finding,) = result.findings
+    assert finding.location.path == "pkg/calc.py"
+    assert finding.message == "66.67% of lines covered, below the per-file floor of 80% (missing lines 8,13-14)"
+    assert check(covered_project, "COV003", {"min_file": 80, "exclude": ["pkg/calc.py"]}).status == "pass"
+
+
+# COV004 ---------------------------------------------------------------------
+
+
+def _git(project: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=project,
+        check=True,
+        capture_output=True,
+    )
+
+
+NEW_CODE = """
+
+def doubled(n):
+    if n > 100:
+        return None
+    return n * 2
+"""
+
+
+@pytest.mark.parametrize(("tested", "status"), [(False, "fail"), (True, "pass")])
+def test_cov004_coverage_of_the_lines_changed_since_the_base_ref(
+    covered_project: Path, tested: bool, status: str
+) -> None:
+    project = covered_project
+    for name in (".coverage", "coverage.xml", "coverage.json", "lcov.info"):
+        (project / name).unlink()
+    (project / ".gitignore").write_text(".coverage\n__pycache__/\n")
+    _git(project, "init", "-q", "-b", "main")
+    _git(project, "add", ".")
+    _git(project, "commit", "-qm", "base")
+    _git(project, "checkout", "-qb", "feature")
+    with open(project / "pkg" / "calc.py", "a") as handle:
+        handle.write(NEW_CODE)
+    if tested:
+        (project / "tests" / "test_new.py").write_text(
+            "from pkg.calc import doubled\n\n\ndef test_doubled():\n"
+            "    assert doubled(2) == 4\n    assert doubled(101) is None\n"
+        )
+    _git(project, "add", ".")
+    _git(project, "commit", "-qm", "feature")
+    run_coverage(project)
+    result = check(project, "COV004", {"min_new_code": 80}, base_ref="main")
+    assert result.status == status, result.reason
+    if not tested:
+        assert messages(result) == [
+            "25.0% of the 4 executable lines changed since main are covered, below the 80% floor; "
+            "not covered: pkg/calc.py:18-20"
+        ]
+    skipped = check(project, "COV004")
+    assert skipped.status == "skipped" and "no base ref" in skipped.reason
+
+
+# COV005 ---------------------------------------------------------------------
+
+
+def test_cov005_current_evidence_passes(covered_project: Path) -> None:
+    assert check(covered_project, "COV005", {"expected": ["coverage.xml"]}).status == "pass"
+
+
+def test_cov005_evidence_older_than_its_sources_is_stale_and_not_counted(covered_project: Path) -> None:
+    later = time.time() + 120
+    os.utime(covered_project / "pkg" / "calc.py", (later, later))
+    result = check(covered_project, "COV005")
+    assert result.status == "fail"
+    assert {f.location.path for f in result.findings} == {".coverage", "coverage.xml", "coverage.json", "lcov.info"}
+    assert all("before its sources last changed" in m for m in messages(result))
+    # Stale evidence cannot pass the floor either.
+    assert messages(check(covered_project, "COV001", {"min_line": 1}))[0].startswith("no current coverage evidence")
+
+
+def test_cov005_missing_expected_report_and_files_not_in_the_repository(covered_project: Path) -> None:
+    result = check(covered_project, "COV005", {"expected": ["build/jacoco.xml"]})
+    assert messages(result) == [
+        "expected coverage report build/jacoco.xml was not found (write it in the build, or pass --evidence FILE)"
+    ]
+    (covered_project / "other.info").write_text("SF:services/billing/app.py\nDA:1,1\nend_of_record\n")
+    result = check(covered_project, "COV005", evidence=[covered_project / "other.info"])
+    assert messages(result) == ["stale coverage report: names 1 file(s) not in the repository: services/billing/app.py"]
+
+
+# SCAN001 --------------------------------------------------------------------
+
+UNSAFE = "import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n"
+
+
+@pytest.fixture
+def scanned(tmp_path: Path) -> Path:
+    project = tmp_path / "svc"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "unsafe.py").write_text(UNSAFE)
+    (project / "src" / "safe.py").write_text("def add(a, b):\n    return a + b\n")
+    old = time.time() - 3600
+    for file in (project / "src").iterdir():
+        os.utime(file, (old, old))
+    return project
+
+
+def _bandit(project: Path, *targets: str) -> None:
+    subprocess.run(
+        [find_executable("bandit") or "bandit", "-f", "json", "-o", "bandit.json", "-q", *targets],
+        cwd=project,
+        check=False,
+    )
+
+
+def test_scan001_required_scan_missing_partial_and_complete(scanned: Path) -> None:
+    result = check(scanned, "SCAN001", scans=BANDIT_ONLY)
+    assert messages(result) == [
+        "required scan bandit has no results: run it with --run-scans, or pass its output with --evidence"
+    ]
+    _bandit(scanned, "src/unsafe.py")
+    result = check(scanned, "SCAN001", scans=BANDIT_ONLY)
+    assert messages(result) == ["bandit did not cover 1 of the 2 files it must: src/safe.py"]
+    _bandit(scanned, "-r", "src")
+    assert check(scanned, "SCAN001", scans=BANDIT_ONLY).status == "pass"
+    assert check(scanned, "SCAN001").status == "skipped"  # no scan required
+
+
+# SCAN002 --------------------------------------------------------------------
+
+
+def test_scan002_findings_at_or_above_the_threshold_fail_with_their_location(scanned: Path) -> None:
+    _bandit(scanned, "-r", "src")
+    result = check(scanned, "SCAN002", scans=BANDIT_ONLY)
+    assert result.status == "fail"
+    blocking = {(f.location.path, f.location.line, f.element) for f in result.findings}
+    assert blocking == {("src/unsafe.py", 5, "bandit:B602")}  # B404 (low) is below the threshold
+    critical_only = {"bandit": {**BANDIT_ONLY["bandit"], "threshold": "critical"}}
+    assert check(scanned, "SCAN002", scans=critical_only).status == "pass"
+
+
+def test_scan002_when_checker_runs_the_scan(scanned: Path, scan_cache: Path) -> None:
+    result = check(scanned, "SCAN002", scans=BANDIT_ONLY, run_scans=True, cache_dir=scan_cache)
+    assert {(f.location.path, f.element) for f in result.findings} == {("src/unsafe.py", "bandit:B602")}
+    (scanned / "src" / "unsafe.py").write_text("def run():\n    return 1\n")
+    assert check(scanned, "SCAN002", scans=BANDIT_ONLY, run_scans=True, cache_dir=scan_cache).status == "pass"
+
+
+# SCAN003 --------------------------------------------------------------------
+
+
+def test_scan003_minimum_scanner_version(scanned: Path, scan_cache: Path) -> None:
+    too_new = {"bandit": {**BANDIT_ONLY["bandit"], "min_version": "99.0"}}
+    result = check(scanned, "SCAN003", scans=too_new, run_scans=True, cache_dir=scan_cache)
+    assert result.status == "fail" and "older than the minimum 99.0" in messages(result)[0]
+    fine = {"bandit": {**BANDIT_ONLY["bandit"], "min_version": "1.7"}}
+    assert check(scanned, "SCAN003", scans=fine, run_scans=True, cache_dir=scan_cache).status == "pass"
+    _bandit(scanned, "-r", "src")  # bandit's JSON does not say which version wrote it
+    assert messages(check(scanned, "SCAN003", scans=fine)) == [
+        "bandit results do not record the tool's version; the policy requires 1.7 or later"
+    ]
+
+
+# SCAN004 --------------------------------------------------------------------
+
+
+def test_scan004_results_older_than_the_code(scanned: Path) -> None:
+    _bandit(scanned, "-r", "src")
+    assert check(scanned, "SCAN004", scans=BANDIT_ONLY).status == "pass"
+    report = json.loads((scanned / "bandit.json").read_text())
+    report["generated_at"] = "2020-01-01T00:00:00Z"
+    (scanned / "bandit.json").write_text(json.dumps(report))
+    result = check(scanned, "SCAN004", scans=BANDIT_ONLY)
+    assert result.status == "fail"
+    assert messages(result)[0].startswith("stale bandit results: bandit.json: produced 2020-01-01T00:00:00Z")
+
+
+# REPO001 --------------------------------------------------------------------
+
+
+def test_repo001_end_to_end_tests_at_the_release_location(tmp_path: Path) -> None:
+    params = {"location": "tests/e2e", "runner_spec": ["buildspec.yml"]}
+    result = check(tmp_path, "REPO001", params)
+    assert messages(result)[0].startswith("no end-to-end test in tests/e2e/")
+    assert messages(result)[1] == "the runner spec buildspec.yml is missing from tests/e2e/"
+    (tmp_path / "tests" / "e2e").mkdir(parents=True)
+    (tmp_path / "tests" / "e2e" / "test_api.py").write_text("def test_api():\n    pass\n")
+    (tmp_path / "tests" / "e2e" / "buildspec.yml").write_text("version: 0.2\n")
+    assert check(tmp_path, "REPO001", params).status == "pass"
+
+
+# REPO002 --------------------------------------------------------------------
+
+
+def test_repo002_codeowners(tmp_path: Path) -> None:
+    assert check(tmp_path, "REPO002").status == "fail"
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "CODEOWNERS").write_text("# owners\n")
+    assert check(tmp_path, "REPO002").status == "fail"  # comments only: nobody owns anything
+    (tmp_path / ".github" / "CODEOWNERS").write_text("* @acme/team\n")
+    assert check(tmp_path, "REPO002").status == "pass"
+
+
+# REPO003 --------------------------------------------------------------------
+
+
+def test_repo003_private_keys_by_content_and_by_name(tmp_path: Path) -> None:
+    from checker.signing import generate_key
+
+    (tmp_path / "deploy").mkdir()
+    generate_key(tmp_path / "deploy" / "release", "ed25519", None)  # release.key: PEM private key
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "credentials").write_text("[default]\nregion = eu-west-1\n")
+    result = check(tmp_path, "REPO003")
+    assert {(f.location.path, f.message) for f in result.findings} == {
+        ("deploy/release.key", "the file begins with key material (private-key)"),
+        (".aws/credentials", "a private key or credentials file, by its name"),
+    }
+    (tmp_path / "deploy" / "release.key").unlink()
+    (tmp_path / ".aws" / "credentials").unlink()
+    assert check(tmp_path, "REPO003").status == "pass"  # release.pub stays: a public key is fine
