@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 LEVELS = {"error": "error", "warn": "warning", "off": "note"}
@@ -35,3 +35,29 @@ def where(finding: Mapping[str, Any]) -> str:
 
 def first_paragraph(text: str) -> str:
     return " ".join(text.strip().split("\n\n")[0].split())
+
+
+def evidence_summary(entries: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per coverage report and per scan: what the verdict rests on."""
+    lines = []
+    for entry in entries:
+        if entry["kind"] == "coverage":
+            branches = f", branches {entry['branch_percent']}%" if entry["branch_percent"] is not None else ""
+            stale = " STALE" if entry["stale"] else ""
+            lines.append(
+                f"coverage: {entry['path']} ({entry['format']}): lines {entry['line_percent']}%{branches}{stale}"
+            )
+        elif entry.get("required"):
+            counts = {k: v for k, v in entry["counts"].items() if v}
+            total = sum(counts.values())
+            detail = (
+                f"{total} finding(s) ({', '.join(f'{v} {k}' for k, v in counts.items())})" if total else "no findings"
+            )
+            scanned = entry["required_files"] - entry["uncovered_count"]
+            version = f" {entry['version']}" if entry["version"] else ""
+            how = "/".join(entry["obtained"]) or "missing"
+            lines.append(
+                f"scan: {entry['tool']}{version} ({how}): {scanned} of {entry['required_files']} file(s), "
+                f"{detail}; blocks {entry['threshold']} and above"
+            )
+    return lines

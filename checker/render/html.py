@@ -8,7 +8,15 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from checker.render.common import first_paragraph, label, open_findings, results, waived_findings, where
+from checker.render.common import (
+    evidence_summary,
+    first_paragraph,
+    label,
+    open_findings,
+    results,
+    waived_findings,
+    where,
+)
 from checker.ruleapi import RuleMeta
 
 _STYLE = """
@@ -105,6 +113,11 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta]) -> str:
             for f in result["findings"]
         ]
         parts.append("</table></section>")
+    evidence = evidence_summary(predicate.get("evidence", []))
+    if evidence:
+        parts.append(
+            "<section><h2>Evidence</h2><ul>" + "".join(f"<li>{_e(line)}</li>" for line in evidence) + "</ul></section>"
+        )
     waivers = predicate["waivers"]
     rows = [(state, w) for state in ("applied", "expired", "unused", "ignored") for w in waivers[state]]
     if rows:

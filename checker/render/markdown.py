@@ -6,7 +6,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from checker.render.common import first_paragraph, label, open_findings, results, waived_findings, where
+from checker.render.common import (
+    evidence_summary,
+    first_paragraph,
+    label,
+    open_findings,
+    results,
+    waived_findings,
+    where,
+)
 from checker.ruleapi import RuleMeta
 
 
@@ -68,6 +76,9 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta]) -> str:
                 f"| `{where(f)}` | {f['location'].get('resource') or ''} | {_cell(f['message'])} |" for f in findings
             ]
         out += ["", "</details>", ""]
+    evidence = evidence_summary(predicate.get("evidence", []))
+    if evidence:
+        out += ["### Evidence", "", *(f"- {_cell(line)}" for line in evidence), ""]
     waivers = predicate["waivers"]
     rows = [(state, w) for state in ("applied", "expired", "unused", "ignored") for w in waivers[state]]
     if rows:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from itertools import groupby
 from typing import Any
 
+from checker.render.common import evidence_summary
 from checker.ruleapi import RuleMeta
 
 _STATUS_STYLE = {
@@ -35,32 +36,6 @@ def _wrap(label: str, text: str) -> list[str]:
         initial_indent=f"    {label}: ",
         subsequent_indent=" " * (6 + len(label)),
     )
-
-
-def _evidence(entries: list[dict[str, Any]]) -> list[str]:
-    """One line per coverage report and per scan: what the verdict rests on."""
-    lines = []
-    for entry in entries:
-        if entry["kind"] == "coverage":
-            branches = f", branches {entry['branch_percent']}%" if entry["branch_percent"] is not None else ""
-            stale = " STALE" if entry["stale"] else ""
-            lines.append(
-                f"coverage: {entry['path']} ({entry['format']}): lines {entry['line_percent']}%{branches}{stale}"
-            )
-        elif entry.get("required"):
-            counts = {k: v for k, v in entry["counts"].items() if v}
-            total = sum(counts.values())
-            detail = (
-                f"{total} finding(s) ({', '.join(f'{v} {k}' for k, v in counts.items())})" if total else "no findings"
-            )
-            scanned = entry["required_files"] - entry["uncovered_count"]
-            version = f" {entry['version']}" if entry["version"] else ""
-            how = "/".join(entry["obtained"]) or "missing"
-            lines.append(
-                f"scan: {entry['tool']}{version} ({how}): {scanned} of {entry['required_files']} file(s), "
-                f"{detail}; blocks {entry['threshold']} and above"
-            )
-    return lines
 
 
 def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color: bool) -> str:
@@ -119,7 +94,7 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
     if applied:
         count = sum(w["matched"] for w in applied)
         lines.append(f"note: {len(applied)} waiver(s) applied to {count} finding(s)")
-    lines.extend(_evidence(predicate.get("evidence", [])))
+    lines.extend(evidence_summary(predicate.get("evidence", [])))
     for skipped in predicate.get("skipped_paths", []):
         lines.append(f"note: skipped {skipped['path']}: {skipped['reason']}")
     results = predicate["results"]

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,15 @@ def check(
     params: dict[str, Any] | None = None,
     *,
     scans: dict[str, Any] | None = None,
+    waivers: list[dict[str, Any]] | None = None,
     **request: Any,
 ) -> RuleResult:
     policy: dict[str, Any] = {"schema_version": 1, "name": "t", "version": "1"}
     policy["rules"] = {rule: {"enforce": "error", **({"params": params} if params else {})}}
     if scans:
         policy["scans"] = scans
+    if waivers:
+        policy["waivers"] = waivers
     path = project.parent / f"policy-{rule}.yaml"
     path.write_text(yaml.safe_dump(policy))
     run = run_check(CheckRequest(paths=[project], root=project, policies=[path], environ={}, **request), REGISTRY)
@@ -229,6 +233,16 @@ def test_scan002_findings_at_or_above_the_threshold_fail_with_their_location(sca
     assert blocking == {("src/unsafe.py", 5, "bandit:B602")}  # B404 (low) is below the threshold
     critical_only = {"bandit": {**BANDIT_ONLY["bandit"], "threshold": "critical"}}
     assert check(scanned, "SCAN002", scans=critical_only).status == "pass"
+    waiver = {
+        "rule": "SCAN002",
+        "scope": {"template": "src/unsafe.py", "element": "bandit:B602"},
+        "reason": "the command is a constant list, never user input",
+        "ticket": "SEC-1",
+        "approved_by": "security@example.com",
+        "expires": "2099-01-01",
+    }
+    waived = check(scanned, "SCAN002", scans=BANDIT_ONLY, waivers=[waiver], now=datetime(2098, 12, 1, tzinfo=UTC))
+    assert waived.status == "waived" and [f.element for f, _ in waived.waived] == ["bandit:B602"]
 
 
 def test_scan002_when_checker_runs_the_scan(scanned: Path, scan_cache: Path) -> None:
