@@ -10,7 +10,6 @@ import json
 import os
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -130,6 +129,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         run_scans=args.run_scans,
         base_ref=args.base_ref,
         scan_progress=_status_line if sys.stderr.isatty() else None,
+        record_source=any(name != "text" for name in names),
     )
     run = run_check(request, registry)
     if request.progress is not None:
@@ -342,28 +342,20 @@ def cmd_policy_digest(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="checker",
-        description="Apply an organization's compliance policy to a repository and its "
-        "infrastructure templates, and write a pass/fail report.",
+def _rules_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--rules",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="load more rules from DIR (repeatable)",
     )
-    parser.add_argument("--version", action="version", version=f"checker {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def rules_option(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--rules",
-            action="append",
-            default=[],
-            metavar="DIR",
-            help="load more rules from DIR (repeatable)",
-        )
 
+def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check = commands.add_parser(
         "check",
-        help="check templates against the policy",
+        help="check templates and build evidence against the policy",
         description="Find templates under PATH (default: .), apply the policy, "
         "print findings and exit 0 on pass, 1 on fail, 2 on bad input.",
     )
@@ -375,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="policy file; repeat to layer a team overlay on the baseline (default: the built-in baseline)",
     )
-    rules_option(check)
+    _rules_option(check)
     check.add_argument(
         "--format",
         action="append",
@@ -448,6 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(func=cmd_check)
 
+
+def _add_keygen(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keygen = commands.add_parser(
         "keygen",
         help="create a signing key pair",
@@ -463,6 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     keygen.set_defaults(func=cmd_keygen)
 
+
+def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ver = commands.add_parser(
         "verify",
         help="verify a signed report before promotion",
@@ -499,6 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--audit-log", metavar="FILE", help="append one JSON line per verification")
     ver.set_defaults(func=cmd_verify)
 
+
+def _add_baseline(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     base = commands.add_parser(
         "baseline",
         help="record today's findings so that only new ones fail",
@@ -515,29 +513,33 @@ def build_parser() -> argparse.ArgumentParser:
     base.add_argument("--reason", default="adoption baseline: findings that predate the gate")
     base.add_argument("--days", type=int, help="days until the baseline expires (default: the policy's maximum)")
     base.add_argument("--output", metavar="FILE")
-    rules_option(base)
+    _rules_option(base)
     base.set_defaults(func=cmd_baseline)
 
+
+def _add_rules(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rules = commands.add_parser("rules", help="list and explain rules")
     rules_commands = rules.add_subparsers(dest="rules_command", metavar="COMMAND", required=True)
     listing = rules_commands.add_parser("list", help="list rules with their parameters")
     listing.add_argument("--format", choices=["text", "json"], default="text")
-    rules_option(listing)
+    _rules_option(listing)
     listing.set_defaults(func=cmd_rules_list)
     show = rules_commands.add_parser("show", help="explain one rule")
     show.add_argument("id")
-    rules_option(show)
+    _rules_option(show)
     show.set_defaults(func=cmd_rules_show)
     docs = rules_commands.add_parser("docs", help="write the rule catalogue as Markdown")
     docs.add_argument("--output", metavar="FILE")
-    rules_option(docs)
+    _rules_option(docs)
     docs.set_defaults(func=cmd_rules_docs)
 
+
+def _add_policy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     policy = commands.add_parser("policy", help="validate policies and compute their digests")
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
     validate = policy_commands.add_parser("validate", help="validate policy files (baseline first)")
     validate.add_argument("files", nargs="+", metavar="FILE")
-    rules_option(validate)
+    _rules_option(validate)
     validate.set_defaults(func=cmd_policy_validate)
     explain = policy_commands.add_parser("explain", help="show the effective policy and where each setting came from")
     explain.add_argument(
@@ -550,21 +552,51 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--env", choices=["dev", "staging", "prod"])
     explain.add_argument("--root", metavar="DIR", help="where to look for .checker.yml (default: .)")
     explain.add_argument("--format", choices=["text", "json"], default="text")
-    rules_option(explain)
+    _rules_option(explain)
     explain.set_defaults(func=cmd_policy_explain)
     ptest = policy_commands.add_parser("test", help="run policy unit tests (folders with case.yaml)")
     ptest.add_argument("dir", metavar="DIR")
     ptest.add_argument("--policy", action="append", default=[], metavar="FILE")
-    rules_option(ptest)
+    _rules_option(ptest)
     ptest.set_defaults(func=cmd_policy_test)
     digest = policy_commands.add_parser("digest", help="print the digest the release side pins")
     digest.add_argument("file", metavar="FILE")
     digest.set_defaults(func=cmd_policy_digest)
+
+
+# Each command's parser, built only when needed: a hook runs `check` on
+# every commit, and building every parser costs it time.
+_COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
+    "check": _add_check,
+    "keygen": _add_keygen,
+    "verify": _add_verify,
+    "baseline": _add_baseline,
+    "rules": _add_rules,
+    "policy": _add_policy,
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command-line parser; with ``only``, just that command's (and the
+    top level's) arguments."""
+    parser = argparse.ArgumentParser(
+        prog="checker",
+        description="Apply an organization's compliance policy to a repository and its "
+        "infrastructure templates, and write a pass/fail report.",
+    )
+    parser.add_argument("--version", action="version", version=f"checker {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, add in _COMMANDS.items():
+        if only is None or only == name:
+            add(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    given = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in given if not a.startswith("-")), None)
+    parser = build_parser(first if first in _COMMANDS else None)
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
     if func is None:
@@ -578,8 +610,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("checker: interrupted", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head`: the reader has what it wanted
+        # Point stdout at /dev/null so the interpreter's final flush is quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:  # never a traceback at a user, never a pass
         if args.debug:
+            import traceback
+
             traceback.print_exc()
         print(
             f"checker: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",

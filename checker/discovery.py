@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from checker.errors import UsageError
-from checker.evidence import is_evidence_name
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 
@@ -26,6 +25,33 @@ TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 # Serverless Framework's output folder.
 SKIP_DIRS = frozenset({"node_modules", "bower_components", "__pycache__", "venv", "site-packages", "cdk.out.bak"})
 KEEP_HIDDEN = frozenset({".serverless"})
+
+
+# Names build tools give their outputs; discovery picks these up, and the
+# content still decides the format.
+EVIDENCE_NAMES = (
+    ".coverage",
+    "coverage.xml",
+    "cobertura.xml",
+    "cobertura-coverage.xml",
+    "coverage.json",
+    "lcov.info",
+    "jacoco.xml",
+    "jacocoTestReport.xml",
+    "coverage.out",
+    "cover.out",
+    "bandit.json",
+    "bandit-report.json",
+    "checkov.json",
+    "results_json.json",
+    "cfn-lint.json",
+)
+EVIDENCE_SUFFIXES = (".sarif",)
+_NAMES = frozenset(EVIDENCE_NAMES)
+
+
+def is_evidence_name(name: str) -> bool:
+    return name in _NAMES or name.endswith(EVIDENCE_SUFFIXES)
 
 
 @dataclass(frozen=True, slots=True)

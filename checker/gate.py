@@ -54,6 +54,9 @@ class CheckRequest:
     run_scans: bool = False
     base_ref: str | None = None  # for coverage of new code; from CI when not given
     scan_progress: Callable[[str], None] | None = None
+    # Read the git checkout for the report (a few git processes); the CLI
+    # skips it when the report is only printed as text, as a hook does.
+    record_source: bool = True
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
     evaluation = judge(
         evaluation, [*policy.waivers, *inline, *baseline], now, ignored_inline=ignored, break_glass=glass
     )
-    source = git_facts(found.root)
+    source = git_facts(found.root) if request.record_source else None
     iam_active = any("iam" in registry[r].meta.tags for r, s in policy.rules.items() if s.enforce != "off")
     statement = build_statement(
         evaluation=evaluation,

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 _LEVELS = {"L": "List", "R": "Read", "W": "Write", "P": "Permissions management", "T": "Tagging"}
@@ -113,16 +113,21 @@ def _parse(data: Mapping[str, Any]) -> IamCatalogue:
     return IamCatalogue(source, services, by_name)
 
 
+# Package data beside this module (importlib.resources would cost the
+# pre-commit path its zipfile and tempfile imports).
+_DATA = Path(__file__).resolve().parent / "data"
+
+
 def catalogue_source() -> dict[str, str]:
     """Where the catalogue came from (source, version, digests, date), for reports."""
-    about = resources.files("checker").joinpath("data", "iam_actions.about.json").read_text(encoding="utf-8")
+    about = (_DATA / "iam_actions.about.json").read_text(encoding="utf-8")
     return {k: str(v) for k, v in json.loads(about).items()}
 
 
 @functools.cache
 def catalogue() -> IamCatalogue:
     """The packaged catalogue, parsed once per process (immutable thereafter)."""
-    text = resources.files("checker").joinpath("data", "iam_actions.json").read_text(encoding="utf-8")
+    text = (_DATA / "iam_actions.json").read_text(encoding="utf-8")
     return _parse(json.loads(text))
 
 

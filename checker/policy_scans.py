@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from checker.errors import PolicyError
-from checker.evidence import SEVERITY_RANK
 from checker.loaders import LineDict
+from checker.ruleapi import SEVERITY_RANK
 
 TEMPLATES = "templates"
 _KEYS = ("covers", "exclude", "threshold", "unrated", "min_version")

@@ -7,7 +7,6 @@ report builder as plain data.
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,8 @@ class SourceFacts:
 
 
 def _git(root: Path, *args: str) -> str | None:
+    import subprocess
+
     try:
         done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):

@@ -17,6 +17,7 @@ from checker.loaders.nodes import line_of
 
 __all__ = [
     "SEVERITIES",
+    "SEVERITY_RANK",
     "TAGS",
     "Facts",
     "Finding",
@@ -36,6 +37,7 @@ __all__ = [
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("info", "low", "medium", "high", "critical")
+SEVERITY_RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(SEVERITIES)}
 TAGS = frozenset({"iam", "coverage", "scan", "repo", "naming", "template"})
 
 ParamType = Literal["integer", "number", "string", "boolean", "string_list"]

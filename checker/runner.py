@@ -9,12 +9,10 @@ back. Below ``PARALLEL_THRESHOLD`` files the pool costs more than it saves.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
-from checker.cache import OutcomeCache
 from checker.discovery import Candidate
 from checker.engine import Active, Evaluation, TemplateOutcome, active_rules, aggregate, judge_template
 from checker.errors import InputError
@@ -22,6 +20,9 @@ from checker.loaders.limits import MAX_FILE_BYTES
 from checker.policy import Policy
 from checker.ruleapi import Rule
 from checker.templates import load_template
+
+if TYPE_CHECKING:
+    from checker.cache import OutcomeCache
 
 PARALLEL_THRESHOLD = 64
 
@@ -78,9 +79,13 @@ def evaluate_candidates(
     if jobs is not None and jobs < 1:
         raise InputError("--jobs must be at least 1", field="--jobs")
     jobs = jobs or os.cpu_count() or 1
-    if jobs == 1 or len(candidates) < PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs == 1 or len(candidates) < PARALLEL_THRESHOLD or not hasattr(os, "fork"):
         outcomes: Iterator[TemplateOutcome | None] = (judge_candidate(c, active, policy.env, cache) for c in candidates)
         return aggregate(outcomes, registry, policy, progress)
+    # Loaded only for large runs: the pool's imports cost more than a small run.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork")
     chunk = max(1, min(32, len(candidates) // (jobs * 8)))
     with ProcessPoolExecutor(

@@ -13,39 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Severity = Literal["info", "low", "medium", "high", "critical"]
-SEVERITY_RANK: dict[str, int] = {"info": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
+from checker.ruleapi import SEVERITY_RANK, Severity
+
+__all__ = ["SEVERITY_RANK", "CoverageReport", "EvidenceFile", "FileCoverage", "ScanFinding", "ScanReport", "Severity"]
 
 # Coverage evidence may be far larger than a template (a Java monorepo's
 # JaCoCo XML runs to tens of megabytes); still bounded.
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
-
-
-# Names build tools give their outputs; discovery picks these up, and the
-# content still decides the format.
-EVIDENCE_NAMES = (
-    ".coverage",
-    "coverage.xml",
-    "cobertura.xml",
-    "cobertura-coverage.xml",
-    "coverage.json",
-    "lcov.info",
-    "jacoco.xml",
-    "jacocoTestReport.xml",
-    "coverage.out",
-    "cover.out",
-    "bandit.json",
-    "bandit-report.json",
-    "checkov.json",
-    "results_json.json",
-    "cfn-lint.json",
-)
-EVIDENCE_SUFFIXES = (".sarif",)
-_NAMES = frozenset(EVIDENCE_NAMES)
-
-
-def is_evidence_name(name: str) -> bool:
-    return name in _NAMES or name.endswith(EVIDENCE_SUFFIXES)
 
 
 @dataclass(frozen=True, slots=True)

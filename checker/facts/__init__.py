@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from checker.facts import iam_managed_policies, iam_statements, repository, resources, template_errors
+from checker.facts import iam_managed_policies, iam_statements, repository_fields, resources, template_errors
 from checker.templates import Template
 
 Record = Mapping[str, Any]
@@ -30,7 +30,7 @@ class ViewSpec:
 
 
 def _repository_view(name: str, description: str) -> ViewSpec:
-    return ViewSpec(name, repository.FIELDS[name], None, description, "repository")
+    return ViewSpec(name, repository_fields.FIELDS[name], None, description, "repository")
 
 
 VIEWS: dict[str, ViewSpec] = {
