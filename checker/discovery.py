@@ -90,7 +90,7 @@ def _is_venv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
 
 
-def _excluded(relpath: str, excludes: Sequence[str]) -> bool:
+def excluded(relpath: str, excludes: Sequence[str]) -> bool:
     parts = PurePosixPath(relpath).parts
     prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
     return any(fnmatch.fnmatchcase(p, pattern) for pattern in excludes for p in prefixes)
@@ -165,7 +165,7 @@ class _Walker:
             return False
         if name.endswith(".egg-info") or (parent.name == "cdk.out" and name.startswith("asset.")):
             return False
-        if _excluded(self.rel(path), self.excludes):
+        if excluded(self.rel(path), self.excludes):
             return False
         if path.is_symlink():
             # os.walk does not follow them either; saying so keeps nothing silent.
@@ -175,7 +175,7 @@ class _Walker:
 
     def candidate(self, path: Path, *, explicit: bool) -> Candidate | None:
         relpath = self.rel(path)
-        if not explicit and _excluded(relpath, self.excludes):
+        if not explicit and excluded(relpath, self.excludes):
             return None
         if path.is_symlink() and not self.inside_root(path):
             self.skipped.append(Skipped(relpath, "symbolic link leads outside the root"))

@@ -169,3 +169,36 @@ def test_example_overlay_layers_on_the_example_baseline() -> None:
     assert policy.rules["NAME001"].enforce == "error"
     assert [w.ticket for w in policy.waivers] == ["PAY-311"]
     assert policy.excludes == (("tests/fixtures/*", str(repo / "policies" / "team-overlay.example.yaml")),)
+
+
+SCANS = HEAD + "rules: {}\nscans:\n  bandit:\n    covers: ['*.py']\n    threshold: medium\n    min_version: '1.7'\n"
+TEAM = "schema_version: 1\nname: team\nversion: '2'\nrules: {}\n"
+
+
+def test_overlay_may_tighten_scans_and_add_one(write) -> None:  # type: ignore[no-untyped-def]
+    policy = _load(
+        write,
+        SCANS,
+        TEAM + "scans:\n  bandit: {threshold: low, min_version: '1.8.0'}\n  semgrep: {covers: [src/*]}\n",
+    )
+    assert policy.scans["bandit"].threshold == "low" and policy.scans["bandit"].min_version == "1.8.0"
+    assert policy.scans["bandit"].covers == ("*.py",)  # kept from the baseline
+    assert policy.scans["semgrep"].threshold == "high"
+
+
+@pytest.mark.parametrize(
+    ("overlay", "line", "field", "words"),
+    [
+        ("scans:\n  bandit: {threshold: high}\n", 6, "scans.bandit.threshold", "may only tighten the baseline's threshold"),
+        ("scans:\n  bandit: {min_version: '1.6'}\n", 6, "scans.bandit.min_version", "baseline: 1.7"),
+        ("scans:\n  bandit: {covers: ['src/*.py']}\n", 6, "scans.bandit.covers", "may only tighten"),
+        ("scans:\n  bandit: {treshold: low}\n", 6, "scans.bandit.treshold", "unknown key"),
+        ("scans:\n  trivy: {threshold: low}\n", 6, "scans.trivy.covers", "is required"),
+    ],
+)
+def test_scan_requirements_are_validated_and_only_tightened(write, overlay, line, field, words) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError) as caught:
+        _load(write, SCANS, TEAM + overlay)
+    error = caught.value
+    assert (error.path, error.line, error.field) == ("p1.yaml", line, field)
+    assert words in str(error)

@@ -12,10 +12,11 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from checker.discovery import Discovery, Skipped
+from checker.discovery import Discovery, Skipped, excluded
 from checker.engine import RepoOutcome, active_rules, judge_repository
 from checker.errors import UsageError
 from checker.evidence.load import Evidence, EvidenceInput, load_evidence
@@ -60,6 +61,9 @@ def judge_evidence(
     active = active_rules(registry, policy, "repository")
     root = found.root
     repository = load_repository(root, project_of(request.paths, root))
+    excludes = [*request.excludes, *(g for g, _ in policy.excludes)]
+    if excludes:  # what the policy or --exclude keeps out of a check is out of every rule
+        repository = replace(repository, files=tuple(f for f in repository.files if not excluded(f, excludes)))
     resolver = PathResolver(root, repository.files)
     explicit = _explicit(request.evidence, root)
     discovered = [EvidenceInput(c.path, c.relpath, False) for c in found.evidence]

@@ -325,3 +325,10 @@ def test_repo003_private_keys_by_content_and_by_name(tmp_path: Path) -> None:
     (tmp_path / "deploy" / "release.key").unlink()
     (tmp_path / ".aws" / "credentials").unlink()
     assert check(tmp_path, "REPO003").status == "pass"  # release.pub stays: a public key is fine
+
+
+def test_excluded_paths_are_out_of_the_repository_rules_too(tmp_path: Path) -> None:
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "id_rsa").write_text("not even a key\n")
+    assert check(tmp_path, "REPO003").status == "fail"
+    assert check(tmp_path, "REPO003", excludes=["vendor/*"]).status == "pass"
