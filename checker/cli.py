@@ -176,6 +176,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         commit=args.commit,
         threshold=args.threshold,
         allow_break_glass=args.allow_break_glass,
+        allow_templates_only=args.allow_templates_only,
     )
     try:
         envelope = Path(args.report).read_bytes()
@@ -490,6 +491,11 @@ def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--allow-break-glass",
         action="store_true",
         help="accept a report that passed only through a break-glass override",
+    )
+    ver.add_argument(
+        "--allow-templates-only",
+        action="store_true",
+        help="accept a report of a --templates-only check (no coverage, scan or repository rules)",
     )
     ver.add_argument("--format", choices=["text", "json"], default="text")
     ver.add_argument("--audit-log", metavar="FILE", help="append one JSON line per verification")

@@ -248,6 +248,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         ci=ci_facts(request.environ),
         skipped=found.skipped,
         evidence=evidence,
+        templates_only=request.templates_only,
         data_sources=[{"name": "iam-actions", **catalogue_source()}] if iam_active else [],
         started=started,
         finished=_now_text(request.now or datetime.now(UTC)),

@@ -98,6 +98,7 @@ def build_statement(
     skipped: Sequence[Skipped],
     evidence: Sequence[Mapping[str, Any]] = (),
     data_sources: Sequence[Mapping[str, str]] = (),
+    templates_only: bool = False,
     started: str,
     finished: str,
 ) -> dict[str, Any]:
@@ -123,6 +124,9 @@ def build_statement(
             "dirty": source.dirty,
         },
         "ci": dict(ci) if ci else None,
+        # What ran: a templates-only check (a pre-commit hook's) has no coverage,
+        # scan or repository results, and verify refuses it unless told otherwise.
+        "checked": "templates-only" if templates_only else "repository",
         "templates": [
             {
                 "path": t.path,

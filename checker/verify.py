@@ -62,6 +62,7 @@ class Expectations:
     commit: str | None = None
     threshold: int = 1
     allow_break_glass: bool = False
+    allow_templates_only: bool = False
     now: datetime | None = None
 
 
@@ -398,7 +399,18 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
             )
         )
 
-    # 11. The verdict itself.
+    # 11. A templates-only check (a pre-commit hook's) never judged coverage,
+    # scans or the repository: its pass says nothing about them.
+    if predicate.get("checked") == "templates-only" and not expect.allow_templates_only:
+        reasons.append(
+            Rejection(
+                "templates-only",
+                "the report checked templates only (--templates-only): coverage, scan and repository rules "
+                "did not run; rerun verify with --allow-templates-only to accept it",
+            )
+        )
+
+    # 12. The verdict itself.
     if predicate["verdict"] != "pass":
         failed = ", ".join(predicate["summary"]["blocking"]) or "unknown rules"
         reasons.append(Rejection("verdict-fail", f"the report's verdict is fail ({failed})"))

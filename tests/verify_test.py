@@ -44,7 +44,8 @@ class Env:
         return json.dumps(sign_envelope(payload, signer or self.signer)).encode()  # type: ignore[arg-type]
 
     def expect(self, **overrides: Any) -> Expectations:
-        values: dict[str, Any] = {"trust": load_trust(self.dir / "build.pub")} | overrides
+        values: dict[str, Any] = {"trust": load_trust(self.dir / "build.pub"), "allow_templates_only": True}
+        values |= overrides
         return Expectations(**values)
 
 
@@ -207,7 +208,7 @@ def test_cli_exit_codes_output_and_audit_log(env: Env, capsys: pytest.CaptureFix
     (env.dir / "bad.dsse.json").write_bytes(env.envelope(env.statement(BAD)))
     (env.dir / "junk.dsse.json").write_text("{")
     capsys.readouterr()
-    common = ["--trust", "build.pub", "--audit-log", "audit.jsonl"]
+    common = ["--trust", "build.pub", "--audit-log", "audit.jsonl", "--allow-templates-only"]
     assert main(["verify", "good.dsse.json", *common, "--subject", "app.zip", "--max-age", "1h"]) == 0
     assert capsys.readouterr().out.startswith("verified: good.dsse.json passes")
     assert main(["verify", "bad.dsse.json", *common]) == 1
@@ -251,3 +252,10 @@ def test_usage_errors(env: Env, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "t.yaml", "--sign-key", "missing.key", "--output", "r.json"]) == 2
     err = capsys.readouterr().err
     assert "--format dsse needs --sign-key" in err and "give --output" in err and "cannot read signing key" in err
+
+
+def test_a_templates_only_report_is_refused_unless_allowed(env: Env) -> None:
+    envelope = env.envelope()
+    result = verify(envelope, env.expect(allow_templates_only=False))
+    assert not result.accepted and codes(result) == {"templates-only"}
+    assert verify(envelope, env.expect()).accepted
