@@ -2,7 +2,8 @@
 
 Runs each tool as a separate process over the same directory and prints the
 median wall time, peak memory (max RSS) and the ratio to checker. Peers are
-used when installed (on PATH, or given with --checkov/--cfn-lint).
+used when installed (beside this Python, on PATH, or given with
+--checkov/--cfn-lint).
 
     python bench/run.py                      # ../shared/corpus, 3 runs each
     python bench/run.py DIR --runs 5
@@ -43,6 +44,11 @@ def measure(argv: list[str], cwd: Path) -> tuple[float, int, int]:
     return wall, usage.ru_maxrss // 1024, proc.returncode
 
 
+def _which(name: str) -> str | None:
+    """A peer installed beside this Python (the same venv) first, then on PATH."""
+    return shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+
+
 def tools(target: Path, args: argparse.Namespace, files: list[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {
         "checker": [
@@ -60,10 +66,10 @@ def tools(target: Path, args: argparse.Namespace, files: list[str]) -> dict[str,
             *([str(target)] if target.is_file() else ["."]),
         ],
     }
-    cfn_lint = args.cfn_lint or shutil.which("cfn-lint")
+    cfn_lint = args.cfn_lint or _which("cfn-lint")
     if cfn_lint:
         found["cfn-lint"] = [cfn_lint, "--format", "json", "--", *files]
-    checkov = args.checkov or shutil.which("checkov")
+    checkov = args.checkov or _which("checkov")
     if checkov:
         found["checkov (IAM checks)"] = [
             checkov,
