@@ -108,6 +108,28 @@ def run(target: Path, args: argparse.Namespace) -> dict[str, tuple[float, int, i
     return rows
 
 
+def import_times(template: Path) -> None:
+    """Where the pre-commit path's start-up goes (``python -X importtime``),
+    by package, and that no scanner, SAM translator or crypto library is
+    imported on it. Times include importtime's own overhead: read the shares."""
+    argv = [sys.executable, "-X", "importtime", "-m", "checker", "check", "--templates-only", str(template)]
+    done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
+    by_package: dict[str, int] = {}
+    for line in done.stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) == 3 and parts[0].strip().isdigit():
+            package = parts[2].strip().split(".")[0]
+            package = package if package in ("checker", "yaml", "jmespath") else "standard library and site"
+            by_package[package] = by_package.get(package, 0) + int(parts[0])
+    total = sum(by_package.values())
+    print(f"imports on the pre-commit path: {total / 1000:.0f} ms (self time, with importtime's overhead)")
+    for package, micros in sorted(by_package.items(), key=lambda item: -item[1]):
+        print(f"  {micros / 1000:6.1f} ms  {100 * micros / total:4.0f}%  {package}")
+    heavy = {"samtranslator", "cryptography", "checkov", "bandit", "coverage", "boto3"}
+    loaded = sorted(heavy & {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines()})
+    print(f"heavy libraries imported: {', '.join(loaded) or 'none'}")
+
+
 def scaled_copy(corpus: Path, count: int, into: Path) -> Path:
     """``count`` templates, cycling through the corpus (copy N of a file goes in folder copyN)."""
     files = [p for p in sorted(corpus.rglob("*")) if p.suffix in SUFFIXES and p.is_file()]
@@ -139,6 +161,7 @@ def main() -> int:
         rows["python -c pass"] = (empty, 0, 0)
         report({k: v for k, v in rows.items()})
         print(f"checker / python -c pass: {rows['checker'][0] / empty:.1f}x")
+        import_times(one)
         return 0
     if args.scale:
         print(f"{'templates':>9}{'jobs':>6}{'wall s':>9}{'peak MiB':>10}{'ms/template':>13}")

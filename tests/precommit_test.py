@@ -58,3 +58,22 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     done = try_repo()
     assert done.returncode == 1
     assert "Failed" in done.stdout and "bad.yaml:10 P:" in done.stdout and "IAM001" in done.stdout
+
+
+
+# Libraries a hook run must not pay for: they load only on the paths that use them.
+HEAVY = {"samtranslator", "cryptography", "checkov", "bandit", "coverage", "boto3", "multiprocessing", "concurrent"}
+PROBE = """
+import sys
+from checker.cli import main
+code = main(["check", "--templates-only", "t.yaml"])
+print(code, ",".join(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+def test_the_hook_path_loads_no_scanner_translator_crypto_or_process_pool(tmp_path: Path) -> None:
+    (tmp_path / "t.yaml").write_text(BAD)
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=tmp_path, capture_output=True, text=True)
+    code, modules = done.stdout.splitlines()[-1].split(" ")
+    assert code == "1"  # the bad template fails: the rules did run
+    assert HEAVY.isdisjoint(modules.split(",")), HEAVY & set(modules.split(","))

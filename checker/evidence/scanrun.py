@@ -175,6 +175,10 @@ def _key(tool: ScanTool, version: str, root: Path, relpath: str) -> str:
     return hashlib.sha256(f"{tool.name}\0{version}\0{argv}\0{relpath}\0{digest}".encode()).hexdigest()
 
 
+def _failed(tool: str, why: str) -> ScanReport:
+    return ScanReport(tool, None, "ran", None, (), frozenset(), failure=why)
+
+
 def run_scans(
     wanted: dict[str, list[str]],
     root: Path,
@@ -197,25 +201,13 @@ def run_scans(
         tool = TOOLS.get(name)
         executable = find_executable(tool.name) if tool else None
         if tool is None:
-            reports[name] = ScanReport(
-                name,
-                None,
-                "ran",
-                None,
-                (),
-                frozenset(),
-                failure=(f"checker cannot run {name}: run it in the build and pass its SARIF with --evidence"),
+            reports[name] = _failed(
+                name, f"checker cannot run {name}: run it in the build, pass its SARIF with --evidence"
             )
             continue
         if executable is None:
-            reports[name] = ScanReport(
-                name,
-                None,
-                "ran",
-                None,
-                (),
-                frozenset(),
-                failure=(f"{name} is not installed (pip install 'checker[scanners]', or put {name} on PATH)"),
+            reports[name] = _failed(
+                name, f"{name} is not installed (pip install 'checker[scanners]', or put it on PATH)"
             )
             continue
         version = versions[name] = _version(tool, executable)

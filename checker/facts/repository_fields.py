@@ -4,6 +4,8 @@ the views costs no import of the evidence machinery."""
 
 from __future__ import annotations
 
+_TOTALS = ("lines_total", "lines_covered", "line_percent", "branches_total", "branches_covered", "branch_percent")
+
 FIELDS: dict[str, tuple[str, ...]] = {
     "coverage": (
         "path",
@@ -11,12 +13,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "current_reports",
         "stale_reports",
         "has_branches",
-        "lines_total",
-        "lines_covered",
-        "line_percent",
-        "branches_total",
-        "branches_covered",
-        "branch_percent",
+        *_TOTALS,
     ),
     "coverage_reports": (
         "path",
@@ -29,22 +26,12 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "sources_changed",
         "stale",
         "stale_reasons",
-        "lines_total",
-        "lines_covered",
-        "line_percent",
-        "branches_total",
-        "branches_covered",
-        "branch_percent",
+        *_TOTALS,
     ),
     "coverage_files": (
         "path",
         "missing_lines",
-        "lines_total",
-        "lines_covered",
-        "line_percent",
-        "branches_total",
-        "branches_covered",
-        "branch_percent",
+        *_TOTALS,
     ),
     "new_code_coverage": (
         "path",
