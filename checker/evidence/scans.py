@@ -12,7 +12,6 @@ the severity the policy's scan requirement sets for unrated findings.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -287,11 +286,3 @@ READERS: dict[str, JsonReader] = {
     "cfn-lint-json": read_cfn_lint,
     "sarif": read_sarif,
 }
-
-
-def read_scan(raw: bytes, source: EvidenceFile, resolver: PathResolver, bases: list[str] = ()) -> list[ScanReport]:  # type: ignore[assignment]
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise InputError(f"not valid JSON: {exc}: truncated or corrupt", path=source.relpath) from None
-    return READERS[source.format](data, source, resolver, list(bases))
