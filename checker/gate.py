@@ -219,12 +219,14 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
     evaluation = evaluate_candidates(
         found.candidates, registry, policy, jobs=request.jobs, cache=cache, progress=request.progress
     )
+    # The repository rules read git facts too (their `repo` view).
+    source = git_facts(found.root) if request.record_source or not request.templates_only else None
     evidence: list[dict[str, Any]] = []
     if not request.templates_only:
         from checker.evidence.judge import judge_evidence
 
         outcome, evidence, skipped = judge_evidence(
-            request, found, policy, registry, [t.path for t in evaluation.templates]
+            request, found, policy, registry, [t.path for t in evaluation.templates], source
         )
         evaluation = merge_repository(evaluation, outcome)
         found = Discovery(found.root, found.candidates, (*found.skipped, *skipped), found.evidence)
@@ -238,7 +240,6 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
     evaluation = judge(
         evaluation, [*policy.waivers, *inline, *baseline], now, ignored_inline=ignored, break_glass=glass
     )
-    source = git_facts(found.root) if request.record_source else None
     iam_active = any("iam" in registry[r].meta.tags for r, s in policy.rules.items() if s.enforce != "off")
     statement = build_statement(
         evaluation=evaluation,

@@ -232,7 +232,7 @@ def _coverage_json(data: Any, source: EvidenceFile, resolver: PathResolver, base
 def read_coverage_json(raw: bytes, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than any report
         raise InputError(f"not valid JSON: {exc}", path=source.relpath) from None
     return _coverage_json(data, source, resolver, [_folder(source.relpath)])
 

@@ -23,7 +23,7 @@ from checker.evidence.load import Evidence, EvidenceInput, load_evidence
 from checker.evidence.paths import PathResolver
 from checker.facts.repository import RepoInputs, RepositoryFacts, read_markers, required_files
 from checker.policy import Policy
-from checker.provenance import base_ref_from
+from checker.provenance import SourceFacts, base_ref_from
 from checker.repository import load_repository, project_of
 from checker.ruleapi import NotApplicable, Rule
 
@@ -55,6 +55,7 @@ def judge_evidence(
     policy: Policy,
     registry: Mapping[str, Rule],
     templates: Sequence[str],
+    source: SourceFacts | None = None,
 ) -> tuple[RepoOutcome, list[dict[str, Any]], list[Skipped]]:
     """Run the repository rules; also return the report's evidence entries
     and the evidence files skipped."""
@@ -101,6 +102,7 @@ def judge_evidence(
         base_ref,
         read_markers(repository) if _reads(active, "repo_files") else {},
         changed,
+        source,
     )
     facts = RepositoryFacts(inputs)
     outcome = judge_repository(facts, active, policy.env)

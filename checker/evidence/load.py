@@ -58,7 +58,7 @@ def detect(raw: bytes, name: str) -> tuple[str, str, Any] | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than any report
         raise InputError(f"not valid JSON ({exc}): truncated or corrupt") from None
     if isinstance(data, dict):
         if isinstance(data.get("meta"), dict) and "files" in data:

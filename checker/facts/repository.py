@@ -17,6 +17,7 @@ from typing import Any
 
 from checker.evidence import SEVERITY_RANK, CoverageReport, FileCoverage, ScanFinding, ScanReport
 from checker.policy_scans import TEMPLATES, ScanRequirement, version_key
+from checker.provenance import SourceFacts
 from checker.repository import Repository
 from checker.ruleapi import NotApplicable
 
@@ -36,6 +37,7 @@ class RepoInputs:
     base_ref: str | None = None
     markers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # file -> content markers
     changed: tuple[str, Mapping[str, frozenset[int]]] | None = None  # (merge base, lines by file)
+    source: SourceFacts | None = None  # the checkout's commit, branch, dirty flag
 
 
 class RepositoryFacts:
@@ -450,6 +452,9 @@ def repo(facts: RepositoryFacts) -> list[dict[str, Any]]:
         {
             "path": _project(inputs),
             "in_git": repository.in_git,
+            "commit": inputs.source.commit if inputs.source else None,
+            "branch": inputs.source.branch if inputs.source else None,
+            "dirty": inputs.source.dirty if inputs.source else None,
             "files": len(repository.files),
             "codeowners": codeowners,
             "codeowners_entries": entries,

@@ -124,6 +124,7 @@ def test_several_reports_merge_by_lines_not_by_percentages(tmp_path: Path) -> No
         ("lcov.info", "SF:a.py\nDA:one,1\nend_of_record\n", "malformed DA line"),
         ("coverage.json", '{"meta": {"format": 3}, "files": {"a.py": {"executed_lines": [1', "not valid JSON"),
         ("coverage.out", "mode: set\na.go:1.1,2.2 1\n", "malformed profile line"),
+        ("coverage.json", "[" * 100_000, "not valid JSON"),
         (
             "jacoco.xml",
             '<report name="x"><package name="p"><sourcefile name="A.java"><line nr="x" mi="0" ci="1"/>',
