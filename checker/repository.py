@@ -13,6 +13,7 @@ import re
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from checker.errors import InputError
@@ -76,23 +77,49 @@ class Repository:
     def path(self, relpath: str) -> Path:
         return self.root / relpath
 
-    def last_change(self, relpaths: Iterable[str]) -> float | None:
-        """When the newest of ``relpaths`` last changed (POSIX seconds)."""
-        times: list[float] = []
-        committed = []
+    def age(self, relpath: str) -> float | None:
+        """When a file was last written: a committed, unchanged file at its
+        last commit (a checkout rewrites files, not their content); any other
+        at its modification time."""
+        if relpath in self.clean:
+            out = _git(self.root, "log", "-1", "--format=%ct", "--", relpath)
+            if out and out.strip().isdigit():
+                return float(out.strip())
+        try:
+            return self.path(relpath).stat().st_mtime
+        except OSError:
+            return None
+
+    def changed_after(self, relpaths: Iterable[str], moment: float) -> tuple[str, float] | None:
+        """One of ``relpaths`` whose content may have changed after ``moment``,
+        and when; None when none did. A file changed if it was written after
+        ``moment`` and, when it is committed and unchanged, was also committed
+        after it: a fresh checkout writes every file anew without changing
+        what any of them says."""
+        written: dict[str, float] = {}
         for rel in relpaths:
-            if rel in self.clean:
-                committed.append(rel)
-                continue
             try:
-                times.append(self.path(rel).stat().st_mtime)
+                mtime = self.path(rel).stat().st_mtime
             except OSError:
                 continue
+            if mtime > moment:
+                written[rel] = mtime
+        edited = [(mtime, rel) for rel, mtime in written.items() if rel not in self.clean]
+        if edited:
+            mtime, rel = max(edited)
+            return rel, mtime
+        committed = sorted(rel for rel in written if rel in self.clean)
+        since = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for start in range(0, len(committed), 500):
-            out = _git(self.root, "log", "-1", "--format=%ct", "--", *committed[start : start + 500])
-            if out and out.strip().isdigit():
-                times.append(float(out.strip()))
-        return max(times) if times else None
+            chunk = committed[start : start + 500]
+            out = _git(
+                self.root, "log", "-1", "--format=%ct", "--name-only", "--relative", f"--since={since}", "--", *chunk
+            )
+            lines = (out or "").split("\n")
+            if lines[0].strip().isdigit() and float(lines[0]) > moment:
+                named = set(chunk)
+                return next((line for line in lines[1:] if line in named), chunk[0]), float(lines[0])
+        return None
 
     def changed_lines(self, base_ref: str) -> tuple[str, dict[str, frozenset[int]]]:
         """Lines added or changed since the merge base with ``base_ref``

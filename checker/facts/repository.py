@@ -83,27 +83,30 @@ def _evidence_time(inputs: RepoInputs, relpath: str | None, generated: float | N
     and its modification time (a downloaded artifact gets a new mtime)."""
     repository = inputs.repository
     if relpath is not None and relpath in repository.clean:
-        return repository.last_change([relpath])
+        return repository.age(relpath)
     times = [t for t in (generated,) if t is not None]
     if relpath is not None:
-        changed = repository.last_change([relpath])
-        if changed is not None:
-            times.append(changed)
+        written = repository.age(relpath)
+        if written is not None:
+            times.append(written)
     return min(times) if times else None
 
 
 def _staleness(
     inputs: RepoInputs, relpath: str | None, generated: float | None, sources: Iterable[str], unresolved: Sequence[str]
 ) -> tuple[list[str], float | None, float | None]:
+    """Why evidence is stale (names files the repository lacks; produced
+    before a file it covers changed), when it was produced, and when the
+    first such file changed."""
     reasons = []
     if unresolved:
         shown = ", ".join(unresolved[:_LISTED]) + (" ..." if len(unresolved) > _LISTED else "")
         reasons.append(f"names {len(unresolved)} file(s) not in the repository: {shown}")
     produced = _evidence_time(inputs, relpath, generated)
-    newest = inputs.repository.last_change(sources)
-    if produced is not None and newest is not None and produced + _SLACK < newest:
-        reasons.append(f"produced {_iso(produced)}, before its sources last changed ({_iso(newest)})")
-    return reasons, produced, newest
+    changed = None if produced is None else inputs.repository.changed_after(sources, produced + _SLACK)
+    if produced is not None and changed is not None:
+        reasons.append(f"produced {_iso(produced)}, before {changed[0]} last changed ({_iso(changed[1])})")
+    return reasons, produced, None if changed is None else changed[1]
 
 
 def _totals(files: Mapping[str, FileCoverage]) -> dict[str, Any]:

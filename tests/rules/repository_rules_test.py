@@ -169,7 +169,7 @@ def test_cov005_evidence_older_than_its_sources_is_stale_and_not_counted(covered
     result = check(covered_project, "COV005")
     assert result.status == "fail"
     assert {f.location.path for f in result.findings} == {".coverage", "coverage.xml", "coverage.json", "lcov.info"}
-    assert all("before its sources last changed" in m for m in messages(result))
+    assert all("before pkg/calc.py last changed" in m for m in messages(result))
     # Stale evidence cannot pass the floor either.
     assert messages(check(covered_project, "COV001", {"min_line": 1}))[0].startswith("no current coverage evidence")
 
@@ -332,3 +332,45 @@ def test_excluded_paths_are_out_of_the_repository_rules_too(tmp_path: Path) -> N
     (tmp_path / "vendor" / "id_rsa").write_text("not even a key\n")
     assert check(tmp_path, "REPO003").status == "fail"
     assert check(tmp_path, "REPO003", excludes=["vendor/*"]).status == "pass"
+
+
+def _commit(project: Path, when: float, message: str) -> None:
+    stamp = f"@{int(when)} +0000"
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", message],
+        cwd=project,
+        check=True,
+        env={**os.environ, "GIT_COMMITTER_DATE": stamp, "GIT_AUTHOR_DATE": stamp},
+    )
+
+
+def _in_git(project: Path) -> None:
+    (project / ".gitignore").write_text(".coverage\ncoverage.*\nlcov.info\n__pycache__/\n")
+    _git(project, "init", "-q")
+    _git(project, "add", ".")
+
+
+def test_cov005_a_commit_after_the_test_run_that_changes_nothing_keeps_evidence_fresh(covered_project: Path) -> None:
+    _in_git(covered_project)
+    _commit(covered_project, time.time() + 60, "after the tests")  # the sources were last written an hour ago
+    assert check(covered_project, "COV005").status == "pass"
+
+
+def test_cov005_freshness_follows_what_git_knows_of_the_sources(covered_project: Path) -> None:
+    project = covered_project
+    _in_git(project)
+    now = time.time()
+    _commit(project, now - 7200, "before the tests")
+    assert check(project, "COV005").status == "pass"
+    # A fresh checkout rewrites every file, but nothing was committed since the run: fresh.
+    for source in (project / "pkg").glob("*.py"):
+        os.utime(source, (now + 60, now + 60))
+    assert check(project, "COV005").status == "pass"
+    # Edited and committed after the run: stale, naming the file.
+    with open(project / "pkg" / "calc.py", "a") as handle:
+        handle.write("\n# reviewed\n")
+    os.utime(project / "pkg" / "calc.py", (now + 120, now + 120))
+    _commit(project, now + 120, "edit")
+    result = check(project, "COV005")
+    assert result.status == "fail"
+    assert "before pkg/calc.py last changed" in messages(result)[0]
