@@ -78,6 +78,12 @@ def run_coverage(project: Path, *extra: str) -> None:
     )
 
 
+@pytest.fixture
+def coverage_run():  # type: ignore[no-untyped-def]
+    """``run_coverage``, for tests that change a project and measure it again."""
+    return run_coverage
+
+
 @pytest.fixture(scope="session")
 def coverage_outputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small project and every report coverage.py writes for one test run:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,6 @@ from checker.engine import RuleResult
 from checker.evidence.scanrun import find_executable
 from checker.gate import CheckRequest, run_check
 from checker.registry import load_registry
-from tests.conftest import run_coverage
 
 REGISTRY = load_registry()
 REPOSITORY_RULES = {r for r, rule in REGISTRY.items() if r.startswith(("COV", "SCAN", "REPO"))}
@@ -125,7 +125,7 @@ def doubled(n):
 
 @pytest.mark.parametrize(("tested", "status"), [(False, "fail"), (True, "pass")])
 def test_cov004_coverage_of_the_lines_changed_since_the_base_ref(
-    covered_project: Path, tested: bool, status: str
+    covered_project: Path, tested: bool, status: str, coverage_run: Callable[[Path], None]
 ) -> None:
     project = covered_project
     for name in (".coverage", "coverage.xml", "coverage.json", "lcov.info"):
@@ -144,7 +144,7 @@ def test_cov004_coverage_of_the_lines_changed_since_the_base_ref(
         )
     _git(project, "add", ".")
     _git(project, "commit", "-qm", "feature")
-    run_coverage(project)
+    coverage_run(project)
     result = check(project, "COV004", {"min_new_code": 80}, base_ref="main")
     assert result.status == status, result.reason
     if not tested:
