@@ -34,6 +34,7 @@ EVIDENCE_NAMES = (
     "coverage.xml",
     "cobertura.xml",
     "cobertura-coverage.xml",
+    "coverage.cobertura.xml",
     "coverage.json",
     "lcov.info",
     "jacoco.xml",

@@ -127,3 +127,29 @@ def test_paths_outside_the_root_or_missing_are_usage_errors(tmp_path: Path, writ
         discover([other], tmp_path / "repo")
     with pytest.raises(UsageError, match="no such file"):
         discover([tmp_path / "missing"], tmp_path)
+
+
+def test_evidence_is_found_by_the_names_tools_give_it(tmp_path: Path) -> None:
+    for name in (
+        ".coverage",
+        "coverage.xml",
+        "web/coverage/lcov.info",
+        "web/coverage/cobertura-coverage.xml",
+        "api/TestResults/run-1/coverage.cobertura.xml",
+        "build/reports/jacoco/test/jacocoTestReport.xml",
+        "reports/semgrep.sarif",
+        "node_modules/lib/coverage/lcov.info",
+        "notes/coverage-plan.xml",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    found = {c.relpath for c in discover([tmp_path], tmp_path).evidence}
+    assert found == {
+        ".coverage",
+        "coverage.xml",
+        "web/coverage/lcov.info",
+        "web/coverage/cobertura-coverage.xml",
+        "api/TestResults/run-1/coverage.cobertura.xml",
+        "build/reports/jacoco/test/jacocoTestReport.xml",
+        "reports/semgrep.sarif",
+    }
