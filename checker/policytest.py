@@ -7,6 +7,9 @@ what ``case.yaml`` expects::
 
     description: an admin role is blocked in prod
     env: prod
+    repository: false    # default: templates only; true also runs the
+                         # coverage, scan and repository rules on the
+                         # evidence in the folder (coverage.xml, bandit.json ...)
     expect:
       verdict: fail
       findings:
@@ -34,7 +37,7 @@ class CaseResult:
     problems: tuple[str, ...]
 
 
-def _expected(case: Path) -> tuple[str | None, str, set[tuple[str, str | None]] | None]:
+def _expected(case: Path) -> tuple[str | None, bool, str, set[tuple[str, str | None]] | None]:
     display = str(case / CASE_FILE)
     data = load_document(case / CASE_FILE, display)
     expect = data.get("expect") if isinstance(data, LineDict) else None
@@ -52,7 +55,12 @@ def _expected(case: Path) -> tuple[str | None, str, set[tuple[str, str | None]] 
             )
         wanted = {(str(f["rule"]), f.get("resource")) for f in findings}
     env = data.get("env")
-    return (str(env) if env else None), str(expect["verdict"]), wanted
+    repository = data.get("repository", False)
+    if not isinstance(repository, bool):
+        raise PolicyError(
+            "must be true or false", path=display, line=data.key_lines.get("repository"), field="repository"
+        )
+    return (str(env) if env else None), repository, str(expect["verdict"]), wanted
 
 
 def run_cases(folder: Path, policies: Sequence[Path], registry: Mapping[str, Rule]) -> list[CaseResult]:
@@ -61,10 +69,11 @@ def run_cases(folder: Path, policies: Sequence[Path], registry: Mapping[str, Rul
         raise UsageError(f"no {CASE_FILE} found under {folder}")
     results = []
     for case in cases:
-        env, verdict, wanted = _expected(case)
-        run = run_check(
-            CheckRequest(paths=[case], root=case, policies=policies, env=env, excludes=[CASE_FILE]), registry
+        env, repository, verdict, wanted = _expected(case)
+        request = CheckRequest(
+            paths=[case], root=case, policies=policies, env=env, excludes=[CASE_FILE], templates_only=not repository
         )
+        run = run_check(request, registry)
         problems = []
         if run.evaluation.verdict != verdict:
             blocking = ", ".join(run.evaluation.blocking) or "nothing"

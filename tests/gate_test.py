@@ -312,3 +312,25 @@ def test_policy_explain_and_policy_test(
     assert "ok   blocked" in out and "FAIL wrong" in out
     assert "verdict fail, expected pass (blocking: IAM006, NAME001)" in out
     assert out.splitlines()[-1] == "1 passed, 1 failed"
+
+
+def test_policy_test_cases_may_run_the_repository_rules_on_their_evidence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "floor.yaml").write_text(
+        "schema_version: 1\nname: floor\nversion: '1'\nrules:\n  TPL001: {}\n  COV001: {params: {min_line: 75}}\n"
+    )
+    for name, hits in (("covered", "1"), ("uncovered", "0")):
+        case = tmp_path / "cases" / name
+        case.mkdir(parents=True)
+        (case / "app.py").write_text("x = 1\ny = 2\n")
+        (case / "lcov.info").write_text(f"SF:app.py\nDA:1,1\nDA:2,{hits}\nend_of_record\n")
+        verdict = "pass" if name == "covered" else "fail"
+        (case / "case.yaml").write_text(f"repository: true\nexpect: {{verdict: {verdict}}}\n")
+    templates = tmp_path / "cases" / "templates-only"
+    templates.mkdir()
+    (templates / "t.yaml").write_text("AWSTemplateFormatVersion: '2010-09-09'\nResources: {}\n")
+    (templates / "case.yaml").write_text("expect: {verdict: pass}\n")  # COV001 does not run: no evidence needed
+    assert main(["policy", "test", "cases", "--policy", "floor.yaml"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "3 passed, 0 failed"
