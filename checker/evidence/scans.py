@@ -31,6 +31,16 @@ _TOOL_NAMES = {
 }
 
 
+def _severity(value: Any) -> Severity | None:
+    """A tool's own severity word on checker's scale, or None when it gives
+    none we know (then the finding is unrated)."""
+    word = str(value or "").strip().lower()
+    return {"informational": "info", "moderate": "medium"}.get(word, word) if word in _WORDS else None  # type: ignore[return-value]
+
+
+_WORDS = frozenset({"info", "informational", "low", "medium", "moderate", "high", "critical"})
+
+
 def tool_name(name: str) -> str:
     return _TOOL_NAMES.get(name.strip().lower(), name.strip().lower())
 
@@ -75,15 +85,16 @@ def read_bandit(data: Any, source: EvidenceFile, resolver: PathResolver, bases: 
     findings = []
     for index, result in enumerate(data["results"]):
         try:
-            severity = str(result["issue_severity"]).lower()
+            severity = _severity(result["issue_severity"])
             findings.append(
                 ScanFinding(
                     "bandit",
                     str(result["test_id"]),
-                    severity if severity in ("low", "medium", "high") else "medium",  # type: ignore[arg-type]
+                    severity or UNRATED,
                     str(result["issue_text"]),
                     paths(str(result["filename"])),
                     int(result["line_number"]),
+                    rated=severity is not None,
                 )
             )
         except (KeyError, TypeError, ValueError):
@@ -136,11 +147,11 @@ def read_checkov(data: Any, source: EvidenceFile, resolver: PathResolver, bases:
                     ScanFinding(
                         "checkov",
                         str(check["check_id"]),
-                        str(raw).lower() if raw else UNRATED,  # type: ignore[arg-type]
+                        _severity(raw) or UNRATED,
                         f"{check.get('resource', '')}: {check.get('check_name', '')}".strip(": "),
                         paths(str(check.get("repo_file_path") or check["file_path"])),
                         int(lines[0]) if lines[0] is not None else None,
-                        rated=bool(raw),
+                        rated=_severity(raw) is not None,
                     )
                 )
             except (KeyError, TypeError, ValueError):

@@ -169,3 +169,21 @@ def test_a_missing_scanner_is_a_failure_not_an_empty_pass(project: Path) -> None
     resolver = PathResolver(project, [])
     (report,) = run_scans({"trivy": ["src/safe.py"]}, project, resolver, jobs=1, cache=None)
     assert report.failure and "cannot run trivy" in report.failure
+
+
+def test_checkov_severities_from_a_platform_run_and_unknown_words(project: Path) -> None:
+    check = {"check_id": "CKV_AWS_18", "check_name": "logging", "file_path": "/template.yaml", "file_line_range": [3, 7]}
+    output = {
+        "check_type": "cloudformation",
+        "results": {
+            "passed_checks": [],
+            "failed_checks": [{**check, "severity": "CRITICAL"}, {**check, "check_id": "CKV_X", "severity": "UNKNOWN"}],
+        },
+        "summary": {"checkov_version": "3.2.1"},
+    }
+    (project / "checkov.json").write_text(json.dumps(output))
+    (report,) = _load(project, "checkov.json").scans
+    assert [(f.rule_id, f.severity, f.rated, f.line) for f in report.findings] == [
+        ("CKV_AWS_18", "critical", True, 3),
+        ("CKV_X", "high", False, 3),
+    ]
