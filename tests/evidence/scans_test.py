@@ -172,7 +172,12 @@ def test_a_missing_scanner_is_a_failure_not_an_empty_pass(project: Path) -> None
 
 
 def test_checkov_severities_from_a_platform_run_and_unknown_words(project: Path) -> None:
-    check = {"check_id": "CKV_AWS_18", "check_name": "logging", "file_path": "/template.yaml", "file_line_range": [3, 7]}
+    check = {
+        "check_id": "CKV_AWS_18",
+        "check_name": "logging",
+        "file_path": "/template.yaml",
+        "file_line_range": [3, 7],
+    }
     output = {
         "check_type": "cloudformation",
         "results": {
