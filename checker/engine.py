@@ -117,11 +117,14 @@ Active = Sequence[tuple[Rule, RuleSetting]]
 
 
 def _run(rule: Rule, setting: RuleSetting, facts: Facts, where: str) -> tuple[list[Finding], list[str]]:
+    """(findings, errors) of one rule; ``NotApplicable`` passes through."""
     try:
         source = facts.expanded() if rule.meta.sam_expanded and isinstance(facts, TemplateFacts) else facts
         return list(rule.evaluate(source, setting.params)), []
-    except (CheckerError, NotApplicable):
+    except NotApplicable:
         raise
+    except CheckerError as exc:
+        return [], [str(exc)]
     except Exception as exc:  # a crashing rule is reported, never passed
         return [], [f"{where}: rule crashed: {type(exc).__name__}: {exc}"]
 
@@ -147,14 +150,11 @@ def judge_template(template: Template, active: Active, env: str | None) -> Templ
     for rule, setting in active:
         # Parse errors are judged everywhere: a scope cannot hide a broken file.
         if rule.meta.mandatory or setting.scope.applies(template.relpath, template.stack, env):
-            in_scope.append(rule.meta.id)
             try:
                 found, failed = _run(rule, setting, facts, template.relpath)
-            except CheckerError as exc:
-                found, failed = [], [str(exc)]
             except NotApplicable:
-                in_scope.pop()
                 continue
+            in_scope.append(rule.meta.id)
             if found:
                 findings[rule.meta.id] = tuple(found)
             if failed:
@@ -225,67 +225,34 @@ def aggregate(
     return Evaluation(tuple(results), tuple(sorted(summaries, key=lambda s: s.path)), tuple(inline))
 
 
+# What a repository rule says until judge_repository has run (and for good
+# with --templates-only, which never runs it).
 TEMPLATES_ONLY = "repository rules (coverage, scans, repository files) do not run with --templates-only"
 
 
-@dataclass(frozen=True, slots=True)
-class RepoOutcome:
-    """What every active repository rule found, or why it did not apply."""
-
-    findings: Mapping[str, tuple[Finding, ...]]
-    errors: Mapping[str, tuple[str, ...]]
-    skipped: Mapping[str, str]
-
-
-def judge_repository(facts: Facts, active: Active, env: str | None) -> RepoOutcome:
+def judge_repository(facts: Facts, active: Active, env: str | None) -> dict[str, RuleResult]:
     """Run each active repository-scope rule once, over the run's evidence."""
-    findings: dict[str, tuple[Finding, ...]] = {}
-    errors: dict[str, tuple[str, ...]] = {}
-    skipped: dict[str, str] = {}
+    results = {}
     for rule, setting in active:
-        rule_id = rule.meta.id
+        meta = rule.meta
         if setting.scope.envs and env not in setting.scope.envs:
-            skipped[rule_id] = f"applies in {', '.join(setting.scope.envs)} only"
+            results[meta.id] = RuleResult(
+                meta, setting, "skipped", f"applies in {', '.join(setting.scope.envs)} only", ()
+            )
             continue
         try:
             found, failed = _run(rule, setting, facts, "repository")
         except NotApplicable as exc:
-            skipped[rule_id] = str(exc)
+            results[meta.id] = RuleResult(meta, setting, "skipped", str(exc), ())
             continue
-        except CheckerError as exc:
-            found, failed = [], [str(exc)]
-        if found:
-            findings[rule_id] = tuple(sorted(set(found), key=_finding_key))
-        if failed:
-            errors[rule_id] = tuple(failed)
-    return RepoOutcome(findings, errors, skipped)
+        results[meta.id] = _result(rule, setting, _Collector(found, failed, in_scope=1), any_input=True)
+    return results
 
 
-def merge_repository(evaluation: Evaluation, outcome: RepoOutcome) -> Evaluation:
-    """Replace the placeholder results of repository rules with their outcome."""
-    results = []
-    for result in evaluation.results:
-        rule_id = result.meta.id
-        if result.reason != TEMPLATES_ONLY:
-            results.append(result)
-        elif rule_id in outcome.errors:
-            results.append(
-                replace(
-                    result,
-                    status="error",
-                    reason="the rule could not be evaluated",
-                    findings=outcome.findings.get(rule_id, ()),
-                    errors=outcome.errors[rule_id],
-                )
-            )
-        elif rule_id in outcome.skipped:
-            results.append(replace(result, reason=outcome.skipped[rule_id]))
-        elif rule_id in outcome.findings:
-            found = outcome.findings[rule_id]
-            results.append(replace(result, status="fail", reason=f"{len(found)} finding(s)", findings=found))
-        else:
-            results.append(replace(result, status="pass", reason="no findings"))
-    return replace(evaluation, results=tuple(results))
+def merge_repository(evaluation: Evaluation, results: Mapping[str, RuleResult]) -> Evaluation:
+    """The evaluation with the repository rules' results in place."""
+    merged = tuple(results.get(r.meta.id, r) for r in evaluation.results)
+    return replace(evaluation, results=merged)
 
 
 def _result(rule: Rule, setting: RuleSetting, collected: _Collector | None, any_input: bool) -> RuleResult:

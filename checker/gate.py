@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from checker.discovery import Discovery, discover
+from checker.discovery import discover
 from checker.engine import BreakGlass, Evaluation, InlineSuppression, judge, merge_repository
 from checker.errors import InputError, PolicyError
 from checker.iam import catalogue_source
@@ -222,14 +222,15 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
     # The repository rules read git facts too (their `repo` view).
     source = git_facts(found.root) if request.record_source or not request.templates_only else None
     evidence: list[dict[str, Any]] = []
+    skipped = list(found.skipped)
     if not request.templates_only:
         from checker.evidence.judge import judge_evidence
 
-        outcome, evidence, skipped = judge_evidence(
+        results, evidence, not_evidence = judge_evidence(
             request, found, policy, registry, [t.path for t in evaluation.templates], source
         )
-        evaluation = merge_repository(evaluation, outcome)
-        found = Discovery(found.root, found.candidates, (*found.skipped, *skipped), found.evidence)
+        evaluation = merge_repository(evaluation, results)
+        skipped += not_evidence
     inline, ignored = _inline_waivers(evaluation.inline, policy, registry, now)
     baseline_path = request.baseline or (found.root / BASELINE_FILE)
     baseline = (
@@ -247,7 +248,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         subjects=_subjects(request.subjects, found.root, source, evaluation),
         source=source,
         ci=ci_facts(request.environ),
-        skipped=found.skipped,
+        skipped=skipped,
         evidence=evidence,
         templates_only=request.templates_only,
         data_sources=[{"name": "iam-actions", **catalogue_source()}] if iam_active else [],

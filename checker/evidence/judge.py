@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from checker.discovery import Discovery, Skipped, excluded
-from checker.engine import RepoOutcome, active_rules, judge_repository
+from checker.engine import RuleResult, active_rules, judge_repository
 from checker.errors import UsageError
 from checker.evidence.load import Evidence, EvidenceInput, load_evidence
 from checker.evidence.paths import PathResolver
@@ -25,7 +25,7 @@ from checker.facts.repository import RepoInputs, RepositoryFacts, read_markers, 
 from checker.policy import Policy
 from checker.provenance import SourceFacts, base_ref_from
 from checker.repository import load_repository, project_of
-from checker.ruleapi import NotApplicable, Rule
+from checker.ruleapi import Rule
 
 if TYPE_CHECKING:
     from checker.gate import CheckRequest
@@ -56,7 +56,7 @@ def judge_evidence(
     registry: Mapping[str, Rule],
     templates: Sequence[str],
     source: SourceFacts | None = None,
-) -> tuple[RepoOutcome, list[dict[str, Any]], list[Skipped]]:
+) -> tuple[dict[str, RuleResult], list[dict[str, Any]], list[Skipped]]:
     """Run the repository rules; also return the report's evidence entries
     and the evidence files skipped."""
     active = active_rules(registry, policy, "repository")
@@ -105,8 +105,7 @@ def judge_evidence(
         source,
     )
     facts = RepositoryFacts(inputs)
-    outcome = judge_repository(facts, active, policy.env)
-    return outcome, _evidence_entries(facts, evidence), skipped
+    return judge_repository(facts, active, policy.env), _evidence_entries(facts, evidence), skipped
 
 
 def _evidence_entries(facts: RepositoryFacts, evidence: Evidence) -> list[dict[str, Any]]:
@@ -128,11 +127,7 @@ def _evidence_entries(facts: RepositoryFacts, evidence: Evidence) -> list[dict[s
         )
     digests = {f.relpath: f.sha256 for f in evidence.files}
     required = set()
-    try:
-        scan_records = facts.view("scans")
-    except NotApplicable:
-        scan_records = ()
-    for record in scan_records:
+    for record in facts.view("scans"):
         required.add(record["tool"])
         findings = sorted(
             [f.rule_id, f.severity, f.path, f.line or 0, f.message]
