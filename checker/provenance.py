@@ -20,14 +20,23 @@ class SourceFacts:
     dirty: bool
 
 
-def _git(root: Path, *args: str) -> str | None:
-    import subprocess
+def git(cwd: Path, *args: str, timeout: float = 30) -> str | None:
+    """What a git command prints, as it prints it; None when git is missing,
+    fails or takes longer than ``timeout`` seconds."""
+    import subprocess  # only runs that read git pay for it
 
     try:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10, check=False)
+        done = subprocess.run(
+            ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=timeout, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() if done.returncode == 0 else None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _git(root: Path, *args: str) -> str | None:
+    out = git(root, *args, timeout=10)
+    return None if out is None else out.strip()
 
 
 _CREDENTIALS = re.compile(r"(?<=://)[^/@]+@")

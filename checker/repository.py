@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from checker.errors import InputError
+from checker.provenance import git
 
 # Not the team's own files: VCS data, dependencies, environments, caches.
 _SKIP_DIRS = frozenset(
@@ -40,19 +40,7 @@ _SKIP_DIRS = frozenset(
         ".checker-cache",
     }
 )
-_GIT_TIMEOUT = 30
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
-
-
-def _git(cwd: Path, *args: str) -> str | None:
-    """Output of a git command, or None when git is missing or fails."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=_GIT_TIMEOUT, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout if done.returncode == 0 else None
 
 
 def _split_z(text: str | None) -> list[str]:
@@ -82,7 +70,7 @@ class Repository:
         last commit (a checkout rewrites files, not their content); any other
         at its modification time."""
         if relpath in self.clean:
-            out = _git(self.root, "log", "-1", "--format=%ct", "--", relpath)
+            out = git(self.root, "log", "-1", "--format=%ct", "--", relpath)
             if out and out.strip().isdigit():
                 return float(out.strip())
         try:
@@ -112,7 +100,7 @@ class Repository:
         since = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for start in range(0, len(committed), 500):
             chunk = committed[start : start + 500]
-            out = _git(
+            out = git(
                 self.root, "log", "-1", "--format=%ct", "--name-only", "--relative", f"--since={since}", "--", *chunk
             )
             lines = (out or "").split("\n")
@@ -126,7 +114,7 @@ class Repository:
         (commits and uncommitted edits), by file; and the merge base."""
         if not self.in_git:
             raise InputError(f"--base-ref {base_ref}: the root is not in a git checkout", field="--base-ref")
-        base = _git(self.root, "merge-base", base_ref, "HEAD")
+        base = git(self.root, "merge-base", base_ref, "HEAD")
         if base is None:
             raise InputError(
                 f"no merge base between {base_ref!r} and HEAD",
@@ -135,7 +123,7 @@ class Repository:
                 "a shallow clone needs enough depth to reach it",
             )
         base = base.strip()
-        diff = _git(self.root, "diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", "--relative", base)
+        diff = git(self.root, "diff", "-U0", "--no-color", "--no-ext-diff", "--no-renames", "--relative", base)
         if diff is None:
             raise InputError(f"git diff against {base} failed", field="--base-ref")
         return base, _parse_diff(diff)
@@ -185,8 +173,8 @@ def load_repository(root: Path, project: str) -> Repository:
     ignored) inside a checkout, a walk of the folder otherwise."""
     root = Path(os.path.realpath(root))
     top = root / project if project else root
-    tracked = _git(top, "ls-files", "-z", "--cached", "--full-name")
-    toplevel = _git(top, "rev-parse", "--show-toplevel")
+    tracked = git(top, "ls-files", "-z", "--cached", "--full-name")
+    toplevel = git(top, "rev-parse", "--show-toplevel")
     if tracked is None or toplevel is None:
         return Repository(root, project, tuple(_walk(top, root)), False, frozenset())
     # git prints paths from the top of the checkout; we want them from the root.
@@ -199,9 +187,9 @@ def load_repository(root: Path, project: str) -> Repository:
             return None
 
     listed = {p for p in map(from_root, _split_z(tracked)) if p is not None}
-    others = _git(top, "ls-files", "-z", "--others", "--exclude-standard", "--full-name")
+    others = git(top, "ls-files", "-z", "--others", "--exclude-standard", "--full-name")
     untracked = {p for p in map(from_root, _split_z(others)) if p is not None}
-    changed_out = _git(top, "diff", "--name-only", "-z", "HEAD", "--")
+    changed_out = git(top, "diff", "--name-only", "-z", "HEAD", "--")
     changed = {p for p in map(from_root, _split_z(changed_out)) if p is not None}
     if changed_out is None:  # no commit yet: nothing is clean
         changed = listed
