@@ -37,33 +37,24 @@ def run_salt(rule_sources: Sequence[Path], settings: Mapping[str, Any], env: str
     return digest.hexdigest()
 
 
-class OutcomeCache:
-    def __init__(self, directory: Path, salt: str) -> None:
-        self.directory = directory
-        self.salt = salt
+class JsonStore:
+    """JSON documents on disk by key, written atomically. An unreadable one
+    is a miss and an unwritable one is skipped: a cache only saves time."""
 
-    def key(self, candidate: Candidate, raw: bytes) -> str:
-        place = f"{candidate.relpath}\0{candidate.explicit}\0{candidate.kind_hint}\0{candidate.stack}\0"
-        return hashlib.sha256(self.salt.encode() + place.encode() + hashlib.sha256(raw).digest()).hexdigest()
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
 
     def _path(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.json"
 
-    def get(self, key: str) -> tuple[bool, TemplateOutcome | None]:
-        """(hit, outcome); a hit with None means "not a template"."""
+    def get(self, key: str) -> Any | None:
         try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
-            if data == _NOT_A_TEMPLATE:
-                return True, None
-            return True, _decode(data)
-        except (OSError, ValueError, KeyError, TypeError):
-            return False, None
+            return json.loads(self._path(key).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
 
-    def put(self, key: str, outcome: TemplateOutcome | None) -> None:
-        if outcome is not None and outcome.inline:
-            return
+    def put(self, key: str, data: Any) -> None:
         path = self._path(key)
-        data = _NOT_A_TEMPLATE if outcome is None else _encode(outcome)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -71,7 +62,34 @@ class OutcomeCache:
                 json.dump(data, handle)
             os.replace(tmp, path)
         except OSError:
-            pass  # a cache that cannot be written only costs time
+            pass
+
+
+class OutcomeCache:
+    def __init__(self, directory: Path, salt: str) -> None:
+        self.store = JsonStore(directory)
+        self.salt = salt
+
+    def key(self, candidate: Candidate, raw: bytes) -> str:
+        place = f"{candidate.relpath}\0{candidate.explicit}\0{candidate.kind_hint}\0{candidate.stack}\0"
+        return hashlib.sha256(self.salt.encode() + place.encode() + hashlib.sha256(raw).digest()).hexdigest()
+
+    def get(self, key: str) -> tuple[bool, TemplateOutcome | None]:
+        """(hit, outcome); a hit with None means "not a template"."""
+        data = self.store.get(key)
+        if data is None:
+            return False, None
+        if data == _NOT_A_TEMPLATE:
+            return True, None
+        try:
+            return True, _decode(data)
+        except (KeyError, TypeError, ValueError):
+            return False, None
+
+    def put(self, key: str, outcome: TemplateOutcome | None) -> None:
+        if outcome is not None and outcome.inline:
+            return
+        self.store.put(key, _NOT_A_TEMPLATE if outcome is None else _encode(outcome))
 
 
 def _encode(outcome: TemplateOutcome) -> dict[str, Any]:

@@ -10,16 +10,44 @@ the file, never an empty (passing) report.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Literal
+from functools import cached_property
+from typing import Any, Literal
 
+from checker.errors import InputError
 from checker.ruleapi import SEVERITY_RANK, Severity
 
-__all__ = ["SEVERITY_RANK", "CoverageReport", "EvidenceFile", "FileCoverage", "ScanFinding", "ScanReport", "Severity"]
+__all__ = [
+    "SEVERITY_RANK",
+    "Content",
+    "CoverageReport",
+    "EvidenceFile",
+    "FileCoverage",
+    "ScanFinding",
+    "ScanReport",
+    "Severity",
+]
 
 # Coverage evidence may be far larger than a template (a Java monorepo's
 # JaCoCo XML runs to tens of megabytes); still bounded.
 MAX_EVIDENCE_BYTES = 256 * 1024 * 1024
+
+
+class Content:
+    """An evidence file's bytes, and its JSON parsed at most once (recognising
+    the format and reading it both need it)."""
+
+    def __init__(self, raw: bytes, relpath: str) -> None:
+        self.raw = raw
+        self.relpath = relpath
+
+    @cached_property
+    def json(self) -> Any:
+        try:
+            return json.loads(self.raw)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than any report
+            raise InputError(f"not valid JSON ({exc}): truncated or corrupt", path=self.relpath) from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,38 +20,28 @@ from typing import Any
 from xml.etree import ElementTree
 
 from checker.errors import InputError
-from checker.evidence import CoverageReport, EvidenceFile, FileCoverage
-from checker.evidence.paths import PathResolver
+from checker.evidence import Content, CoverageReport, EvidenceFile, FileCoverage
+from checker.evidence.paths import Names, PathResolver, folder_of
 
-Reader = Callable[[bytes, EvidenceFile, PathResolver, Path], CoverageReport]
+Reader = Callable[[Content, EvidenceFile, PathResolver, Path], CoverageReport]
 
 
 class _Files:
     """Accumulates per-file coverage under resolved names."""
 
     def __init__(self, resolver: PathResolver, bases: list[str]) -> None:
-        self.resolver = resolver
-        self.bases = bases
+        self.names = Names(resolver, bases)
         self.files: dict[str, FileCoverage] = {}
-        self.unresolved: set[str] = set()
-        self.has_branches = False
 
-    def add(self, name: str, coverage: FileCoverage, bases: list[str] | None = None) -> None:
-        resolved = self.resolver.resolve(name, bases if bases is not None else self.bases)
-        if resolved is None:
-            self.unresolved.add(name)
-            return
-        if coverage.branches:
-            self.has_branches = True
-        existing = self.files.get(resolved)
-        self.files[resolved] = coverage if existing is None else existing.merged(coverage)
+    def add(self, name: str, coverage: FileCoverage) -> None:
+        resolved = self.names(name)
+        if resolved is not None:
+            existing = self.files.get(resolved)
+            self.files[resolved] = coverage if existing is None else existing.merged(coverage)
 
     def report(self, source: EvidenceFile) -> CoverageReport:
-        return CoverageReport(source, self.files, tuple(sorted(self.unresolved)), self.has_branches)
-
-
-def _folder(relpath: str) -> str:
-    return relpath.rsplit("/", 1)[0] if "/" in relpath else ""
+        has_branches = any(c.branches for c in self.files.values())
+        return CoverageReport(source, self.files, tuple(sorted(self.names.unresolved)), has_branches)
 
 
 def _xml(raw: bytes, source: EvidenceFile) -> ElementTree.Element:
@@ -74,11 +64,11 @@ def _int(value: str | None, source: EvidenceFile, what: str) -> int:
 _CONDITION = re.compile(r"\((\d+)/(\d+)\)")
 
 
-def read_cobertura(raw: bytes, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
-    tree = _xml(raw, source)
+def read_cobertura(content: Content, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
+    tree = _xml(content.raw, source)
     if tree.tag != "coverage":
         raise InputError("not a Cobertura report: the root element is not <coverage>", path=source.relpath)
-    here = _folder(source.relpath)
+    here = folder_of(source.relpath)
     bases = [here]
     for element in tree.iter("source"):
         text = (element.text or "").strip()
@@ -119,11 +109,11 @@ def read_cobertura(raw: bytes, source: EvidenceFile, resolver: PathResolver, roo
     return files.report(_with_time(source, generated))
 
 
-def read_jacoco(raw: bytes, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
-    tree = _xml(raw, source)
+def read_jacoco(content: Content, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
+    tree = _xml(content.raw, source)
     if tree.tag != "report":
         raise InputError("not a JaCoCo report: the root element is not <report>", path=source.relpath)
-    files = _Files(resolver, [_folder(source.relpath)])
+    files = _Files(resolver, [folder_of(source.relpath)])
     for package in tree.iter("package"):
         prefix = package.get("name", "")
         for sourcefile in package.iter("sourcefile"):
@@ -147,13 +137,13 @@ def read_jacoco(raw: bytes, source: EvidenceFile, resolver: PathResolver, root: 
 _LCOV_IGNORED = frozenset({"FN", "FNDA", "FNF", "FNH", "FNL", "FNA", "LF", "LH", "BRF", "BRH", "VER"})
 
 
-def read_lcov(raw: bytes, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
-    files = _Files(resolver, [_folder(source.relpath)])
+def read_lcov(content: Content, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
+    files = _Files(resolver, [folder_of(source.relpath)])
     name: str | None = None
     coverage = FileCoverage()
     started = 0
     try:
-        text = raw.decode("utf-8")
+        text = content.raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError("lcov data is not UTF-8 text", path=source.relpath) from None
     for number, line in enumerate(text.splitlines(), 1):
@@ -194,7 +184,7 @@ def read_lcov(raw: bytes, source: EvidenceFile, resolver: PathResolver, root: Pa
             f"record for {name} (from line {started}) has no end_of_record: the file is truncated",
             path=source.relpath,
         )
-    if not files.files and not files.unresolved:
+    if not files.files and not files.names.unresolved:
         raise InputError("no SF: records: not lcov data, or empty", path=source.relpath)
     return files.report(source)
 
@@ -229,12 +219,8 @@ def _coverage_json(data: Any, source: EvidenceFile, resolver: PathResolver, base
     return files.report(_with_time(source, generated))
 
 
-def read_coverage_json(raw: bytes, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than any report
-        raise InputError(f"not valid JSON: {exc}", path=source.relpath) from None
-    return _coverage_json(data, source, resolver, [_folder(source.relpath)])
+def read_coverage_json(content: Content, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
+    return _coverage_json(content.json, source, resolver, [folder_of(source.relpath)])
 
 
 _GO_LINE = re.compile(r"^(.+):(\d+)\.\d+,(\d+)\.\d+ (\d+) (\d+)$")
@@ -250,11 +236,11 @@ def _go_module(root: Path, resolver: PathResolver) -> Iterator[tuple[str, str]]:
                 continue
             match = re.search(r"^module\s+(\S+)", text, re.MULTILINE)
             if match:
-                yield match.group(1).strip('"'), _folder(rel)
+                yield match.group(1).strip('"'), folder_of(rel)
 
 
-def read_go_profile(raw: bytes, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
-    text = raw.decode("utf-8", errors="replace")
+def read_go_profile(content: Content, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
+    text = content.raw.decode("utf-8", errors="replace")
     lines = text.splitlines()
     if not lines or not lines[0].startswith("mode: "):
         raise InputError("a Go cover profile starts with 'mode:'", path=source.relpath, line=1)
@@ -270,7 +256,7 @@ def read_go_profile(raw: bytes, source: EvidenceFile, resolver: PathResolver, ro
         coverage = per_name.setdefault(name, FileCoverage())
         for at in range(start, end + 1):
             coverage.lines[at] = coverage.lines.get(at, False) or count > 0
-    files = _Files(resolver, [_folder(source.relpath)])
+    files = _Files(resolver, [folder_of(source.relpath)])
     for name, coverage in per_name.items():
         local = name
         for module, folder in modules:
@@ -281,7 +267,7 @@ def read_go_profile(raw: bytes, source: EvidenceFile, resolver: PathResolver, ro
     return files.report(source)
 
 
-def read_coverage_data(raw: bytes, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
+def read_coverage_data(content: Content, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
     """A coverage.py data file, through the coverage library: its own JSON
     report (which needs the sources, to know the statements that never ran),
     with measured paths mapped onto this checkout first."""
@@ -298,14 +284,14 @@ def read_coverage_data(raw: bytes, source: EvidenceFile, resolver: PathResolver,
     root = Path(os.path.realpath(root))  # coverage canonicalizes the paths it reports on
     with tempfile.TemporaryDirectory(prefix="checker-coverage-") as scratch:
         original = Path(scratch) / "measured"
-        original.write_bytes(raw)
+        original.write_bytes(content.raw)
         try:
             data = CoverageData(basename=str(original))
             data.read()
             measured = sorted(data.measured_files())
         except (CoverageException, sqlite3.Error) as exc:
             raise InputError(f"not a readable coverage.py data file: {exc}", path=source.relpath) from None
-        where = _folder(source.relpath)
+        where = folder_of(source.relpath)
         mapping = {m: resolver.resolve(m, [where]) for m in measured}
         remapped = CoverageData(basename=str(Path(scratch) / "remapped"))
         targets = {m: str(root / rel) for m, rel in mapping.items() if rel is not None}

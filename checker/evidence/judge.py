@@ -72,7 +72,8 @@ def judge_evidence(
     skipped = list(evidence.skipped)
     scans = list(evidence.scans)
     if request.run_scans:
-        from checker.evidence.scanrun import ScanCache, run_scans
+        from checker.cache import JsonStore
+        from checker.evidence.scanrun import run_scans
 
         named = {item.relpath for item in explicit}
         # What the run produces supersedes results found lying in the tree.
@@ -86,7 +87,7 @@ def judge_evidence(
             root,
             resolver,
             jobs=request.jobs or os.cpu_count() or 1,
-            cache=ScanCache(request.cache_dir) if request.cache_dir else None,
+            cache=JsonStore(request.cache_dir / "scans") if request.cache_dir else None,
             progress=request.scan_progress,
         )
     base_ref = request.base_ref or base_ref_from(request.environ)

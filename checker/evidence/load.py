@@ -11,15 +11,14 @@ that is not coverage.py's) is skipped with the reason recorded.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 from checker.discovery import Skipped
 from checker.errors import InputError
-from checker.evidence import MAX_EVIDENCE_BYTES, CoverageReport, EvidenceFile, ScanReport
+from checker.evidence import MAX_EVIDENCE_BYTES, Content, CoverageReport, EvidenceFile, ScanReport
 from checker.evidence.paths import PathResolver
 
 
@@ -38,47 +37,75 @@ class Evidence:
     skipped: tuple[Skipped, ...]
 
 
-def detect(raw: bytes, name: str) -> tuple[str, str, Any] | None:
-    """(kind, format, parsed JSON or None) from a file's content."""
+Kind = Literal["coverage", "scan"]
+
+
+def detect(content: Content, name: str) -> tuple[Kind, str] | None:
+    """(kind, format) from a file's content."""
+    raw = content.raw
     if raw.startswith(b"SQLite format 3\0"):
-        return "coverage", "coverage.py", None
+        return "coverage", "coverage.py"
     head = raw[:4096].lstrip()
     if head.startswith(b"<"):
         if b"<coverage" in head:
-            return "coverage", "cobertura", None
+            return "coverage", "cobertura"
         if b"<report" in head:
-            return "coverage", "jacoco", None
+            return "coverage", "jacoco"
         return None
     if head.startswith(b"mode: "):
-        return "coverage", "go-cover", None
+        return "coverage", "go-cover"
     first = next((line.strip() for line in head.splitlines() if line.strip()), b"")
     if first.startswith((b"TN:", b"SF:")):
-        return "coverage", "lcov", None
+        return "coverage", "lcov"
     if not head.startswith((b"{", b"[")):
         return None
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than any report
-        raise InputError(f"not valid JSON ({exc}): truncated or corrupt") from None
+    data = content.json
     if isinstance(data, dict):
         if isinstance(data.get("meta"), dict) and "files" in data:
-            return "coverage", "coverage.py-json", data
+            return "coverage", "coverage.py-json"
         if "results" in data and "metrics" in data:
-            return "scan", "bandit-json", data
+            return "scan", "bandit-json"
         if "runs" in data and ("version" in data or "sarif" in str(data.get("$schema", ""))):
-            return "scan", "sarif", data
+            return "scan", "sarif"
         if "check_type" in data or "checkov_version" in data or "checkov_version" in (data.get("summary") or {}):
-            return "scan", "checkov-json", data
+            return "scan", "checkov-json"
         return None
     if isinstance(data, list):
         items = [item for item in data if isinstance(item, dict)]
         if items and all("check_type" in item for item in items):
-            return "scan", "checkov-json", data
+            return "scan", "checkov-json"
         if items and all("Rule" in item and "Level" in item for item in items):
-            return "scan", "cfn-lint-json", data
+            return "scan", "cfn-lint-json"
         if not data and "cfn" in name.lower():
-            return "scan", "cfn-lint-json", data  # cfn-lint prints [] when it finds nothing
+            return "scan", "cfn-lint-json"  # cfn-lint prints [] when it finds nothing
     return None
+
+
+def _malformed(source: EvidenceFile, exc: Exception) -> InputError:
+    # Each reader names what it expects; a shape it did not foresee is still
+    # the file's fault: an input error, never a crash and never a pass.
+    return InputError(f"malformed {source.format} content ({type(exc).__name__}: {exc})", path=source.relpath)
+
+
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def read_coverage(content: Content, source: EvidenceFile, resolver: PathResolver, root: Path) -> CoverageReport:
+    from checker.evidence import coverage
+
+    try:
+        return coverage.READERS[source.format](content, source, resolver, root)
+    except _SHAPE_ERRORS as exc:
+        raise _malformed(source, exc) from None
+
+
+def read_scan(content: Content, source: EvidenceFile, resolver: PathResolver) -> list[ScanReport]:
+    from checker.evidence import scans
+
+    try:
+        return scans.READERS[source.format](content, source, resolver)
+    except _SHAPE_ERRORS as exc:
+        raise _malformed(source, exc) from None
 
 
 def _read(item: EvidenceInput) -> bytes:
@@ -91,18 +118,13 @@ def _read(item: EvidenceInput) -> bytes:
 
 
 def load_evidence(items: Sequence[EvidenceInput], resolver: PathResolver, root: Path) -> Evidence:
-    from checker.evidence import coverage, scans
-
     files: list[EvidenceFile] = []
     coverage_reports: list[CoverageReport] = []
     scan_reports: list[ScanReport] = []
     skipped: list[Skipped] = []
     for item in sorted({i.relpath: i for i in items}.values(), key=lambda i: i.relpath):
-        raw = _read(item)
-        try:
-            found = detect(raw, item.path.name)
-        except InputError as exc:
-            raise InputError(exc.message, path=item.relpath) from None
+        content = Content(_read(item), item.relpath)
+        found = detect(content, item.path.name)
         if found is None:
             if item.explicit:
                 raise InputError(
@@ -113,19 +135,19 @@ def load_evidence(items: Sequence[EvidenceInput], resolver: PathResolver, root: 
                 )
             skipped.append(Skipped(item.relpath, "named like evidence, but not a recognised format"))
             continue
-        kind, fmt, data = found
-        source = EvidenceFile(item.relpath, hashlib.sha256(raw).hexdigest(), kind, fmt)  # type: ignore[arg-type]
+        kind, fmt = found
+        source = EvidenceFile(item.relpath, hashlib.sha256(content.raw).hexdigest(), kind, fmt)
         if kind == "coverage":
-            report = coverage.READERS[fmt](raw, source, resolver, root)
+            report = read_coverage(content, source, resolver, root)
             coverage_reports.append(report)
             files.append(report.source)
-        else:
-            runs = scans.READERS[fmt](data, source, resolver, [])
-            # checker's own SARIF output is a report, not a scanner's evidence.
-            runs = [r for r in runs if r.tool != "checker"]
-            if not runs:
-                skipped.append(Skipped(item.relpath, "checker's own output, not scanner evidence"))
-                continue
-            scan_reports.extend(runs)
-            files.append(source)
+            continue
+        runs = read_scan(content, source, resolver)
+        # checker's own SARIF output is a report, not a scanner's evidence.
+        runs = [r for r in runs if r.tool != "checker"]
+        if not runs:
+            skipped.append(Skipped(item.relpath, "checker's own output, not scanner evidence"))
+            continue
+        scan_reports.extend(runs)
+        files.append(source)
     return Evidence(tuple(files), tuple(coverage_reports), tuple(scan_reports), tuple(skipped))

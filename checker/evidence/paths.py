@@ -76,3 +76,24 @@ class PathResolver:
         if len(best) != 1 or best_len < min(2, len(parts)):
             return None
         return best[0]
+
+
+def folder_of(relpath: str) -> str:
+    """The folder of a root-relative path ("" at the root)."""
+    return relpath.rsplit("/", 1)[0] if "/" in relpath else ""
+
+
+class Names:
+    """The names one evidence file gives, resolved against the repository
+    (with ``bases`` as folders to try), remembering those that match nothing."""
+
+    def __init__(self, resolver: PathResolver, bases: Sequence[str]) -> None:
+        self.resolver = resolver
+        self.bases = list(bases)
+        self.unresolved: set[str] = set()
+
+    def __call__(self, name: str) -> str | None:
+        resolved = self.resolver.resolve(name, self.bases)
+        if resolved is None:
+            self.unresolved.add(name)
+        return resolved

@@ -11,7 +11,6 @@ rerun starts no scanner at all.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import shutil
@@ -21,14 +20,14 @@ import sysconfig
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
+from checker.cache import JsonStore
 from checker.errors import CheckerError
-from checker.evidence import EvidenceFile, ScanFinding, ScanReport
+from checker.evidence import Content, EvidenceFile, ScanFinding, ScanReport
+from checker.evidence.load import read_scan
 from checker.evidence.paths import PathResolver
-from checker.evidence.scans import READERS
 
 _TIMEOUT = 1800
 
@@ -41,6 +40,10 @@ class ScanTool:
     argv: Callable[[str, Sequence[str]], list[str]]  # (output file, files) -> arguments
     to_stdout: bool
     batch: int  # files per batch below which splitting costs more than it saves
+    # Whether its output lists every file it scanned (bandit's metrics do;
+    # checkov --quiet and cfn-lint list findings only): a file missing from
+    # such a list was not scanned (it did not parse), whatever we passed.
+    lists_scanned: bool = False
 
 
 def _bandit(out: str, files: Sequence[str]) -> list[str]:
@@ -60,7 +63,7 @@ def _checkov(out: str, files: Sequence[str]) -> list[str]:
 
 # The scanners checker knows how to run; any other can still be ingested as SARIF.
 TOOLS: dict[str, ScanTool] = {
-    "bandit": ScanTool("bandit", "bandit", "bandit-json", _bandit, False, 50),
+    "bandit": ScanTool("bandit", "bandit", "bandit-json", _bandit, False, 50, lists_scanned=True),
     "cfn-lint": ScanTool("cfn-lint", "cfn-lint", "cfn-lint-json", _cfn_lint, False, 20),
     "checkov": ScanTool("checkov", "checkov", "checkov-json", _checkov, True, 50),
 }
@@ -99,42 +102,13 @@ def _version(tool: ScanTool, executable: str) -> str | None:
     return None
 
 
-class ScanCache:
-    """Per-file scan results on disk; a damaged entry is a miss."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory / "scans"
-
-    def _path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.json"
-
-    def get(self, key: str) -> list[dict[str, Any]] | None:
-        try:
-            data = json.loads(self._path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, list) else None
-
-    def put(self, key: str, findings: list[dict[str, Any]]) -> None:
-        path = self._path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(findings), encoding="utf-8")
-            temporary.replace(path)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
-
-
-def _finding_record(finding: ScanFinding) -> dict[str, Any]:
-    return {
-        "rule_id": finding.rule_id,
-        "severity": finding.severity,
-        "message": finding.message,
-        "path": finding.path,
-        "line": finding.line,
-        "rated": finding.rated,
-    }
+def _cached(cache: JsonStore, key: str) -> list[ScanFinding] | None:
+    """A file's findings from the cache; a damaged entry is a miss."""
+    entry = cache.get(key)
+    try:
+        return [ScanFinding(**finding) for finding in entry] if isinstance(entry, list) else None
+    except TypeError:
+        return None
 
 
 def _run_batch(
@@ -155,18 +129,13 @@ def _run_batch(
         tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
         raise CheckerError(f"{tool.name} exited {done.returncode} without output: {' | '.join(tail)}")
     source = EvidenceFile(f"({tool.name} output)", hashlib.sha256(raw).hexdigest(), "scan", tool.format)
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise CheckerError(f"{tool.name} printed something that is not JSON (exit {done.returncode})") from None
-    if tool.name == "checkov" and isinstance(data, dict) and "results" not in data:
-        data = {"check_type": "cloudformation", "results": {"failed_checks": []}, "summary": data}
-    (report,) = READERS[tool.format](data, source, resolver, [])
+    (report,) = read_scan(Content(raw, source.relpath), source, resolver)
     by_file: dict[str, list[ScanFinding]] = {f: [] for f in files}
     for finding in report.findings:
         by_file.setdefault(finding.path, []).append(finding)
-    scanned = frozenset(files) if tool.name != "bandit" or report.scanned is None else report.scanned & set(files)
-    return by_file, scanned
+    if tool.lists_scanned and report.scanned is not None:
+        return by_file, report.scanned & set(files)
+    return by_file, frozenset(files)
 
 
 def _key(tool: ScanTool, version: str, root: Path, relpath: str) -> str:
@@ -185,7 +154,7 @@ def run_scans(
     resolver: PathResolver,
     *,
     jobs: int,
-    cache: ScanCache | None,
+    cache: JsonStore | None,
     progress: Callable[[str], None] | None = None,
 ) -> list[ScanReport]:
     """Run each tool in ``wanted`` (tool -> root-relative files) and return
@@ -217,11 +186,11 @@ def run_scans(
             hit = None
             if cache is not None and version is not None:
                 keys[(name, relpath)] = _key(tool, version, root, relpath)
-                hit = cache.get(keys[(name, relpath)])
+                hit = _cached(cache, keys[(name, relpath)])
             if hit is None:
                 todo.append(relpath)
                 continue
-            found[name][relpath] = [ScanFinding(tool.name, **f) for f in hit]
+            found[name][relpath] = hit
             scanned[name].add(relpath)
         batches = max(1, min(jobs, math.ceil(len(todo) / tool.batch))) if todo else 0
         for index in range(batches):
@@ -241,15 +210,18 @@ def run_scans(
                     progress(f"scans: {done_count}/{len(futures)} batches ({name} done)")
                 try:
                     by_file, ok = future.result()
-                except CheckerError as exc:
+                except CheckerError as exc:  # the tool failed or its output was unusable
                     failures[name] = exc.message
+                    continue
+                except OSError as exc:
+                    failures[name] = f"{name}: {exc}"
                     continue
                 scanned[name] |= ok
                 for relpath in batch:
                     found[name][relpath] = by_file.get(relpath, [])
                     key = keys.get((name, relpath))
                     if cache is not None and key is not None and relpath in ok:
-                        cache.put(key, [_finding_record(f) for f in by_file.get(relpath, [])])
+                        cache.put(key, [asdict(f) for f in by_file.get(relpath, [])])
                 for relpath, extra in by_file.items():
                     if relpath not in batch:  # reported under a name we did not pass
                         found[name].setdefault(relpath, []).extend(extra)

@@ -17,8 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from checker.errors import InputError
-from checker.evidence import EvidenceFile, ScanFinding, ScanReport, Severity
-from checker.evidence.paths import PathResolver
+from checker.evidence import Content, EvidenceFile, ScanFinding, ScanReport, Severity
+from checker.evidence.paths import Names, PathResolver, folder_of
 
 UNRATED: Severity = "high"
 
@@ -31,14 +31,21 @@ _TOOL_NAMES = {
 }
 
 
+_SEVERITY_WORDS: dict[str, Severity] = {
+    "info": "info",
+    "informational": "info",
+    "low": "low",
+    "medium": "medium",
+    "moderate": "medium",
+    "high": "high",
+    "critical": "critical",
+}
+
+
 def _severity(value: Any) -> Severity | None:
     """A tool's own severity word on checker's scale, or None when it gives
     none we know (then the finding is unrated)."""
-    word = str(value or "").strip().lower()
-    return {"informational": "info", "moderate": "medium"}.get(word, word) if word in _WORDS else None  # type: ignore[return-value]
-
-
-_WORDS = frozenset({"info", "informational", "low", "medium", "moderate", "high", "critical"})
+    return _SEVERITY_WORDS.get(str(value or "").strip().lower())
 
 
 def tool_name(name: str) -> str:
@@ -56,32 +63,26 @@ def _time(text: Any) -> float | None:
 
 
 class _Paths:
-    def __init__(self, resolver: PathResolver, bases: list[str]) -> None:
-        self.resolver = resolver
-        self.bases = bases
-        self.unresolved: set[str] = set()
+    """One file's names resolved to repository files; an unresolved name is
+    kept as written (a finding still needs a place) and reported."""
+
+    def __init__(self, resolver: PathResolver, source: EvidenceFile) -> None:
+        self.names = Names(resolver, [folder_of(source.relpath)])
+        self.unresolved = self.names.unresolved
 
     def __call__(self, name: str) -> str:
-        resolved = self.resolver.resolve(name, self.bases)
-        if resolved is None:
-            self.unresolved.add(name)
-            return name
-        return resolved
-
-
-def _bases(source: EvidenceFile, extra: list[str]) -> list[str]:
-    folder = source.relpath.rsplit("/", 1)[0] if "/" in source.relpath else ""
-    return [*extra, folder]
+        return self.names(name) or name
 
 
 def _bad(source: EvidenceFile, message: str, field: str | None = None) -> InputError:
     return InputError(message, path=source.relpath, field=field)
 
 
-def read_bandit(data: Any, source: EvidenceFile, resolver: PathResolver, bases: list[str]) -> list[ScanReport]:
+def read_bandit(content: Content, source: EvidenceFile, resolver: PathResolver) -> list[ScanReport]:
+    data = content.json
     if not isinstance(data.get("results"), list) or not isinstance(data.get("metrics"), dict):
         raise _bad(source, "not a bandit JSON report (needs results and metrics)")
-    paths = _Paths(resolver, _bases(source, bases))
+    paths = _Paths(resolver, source)
     findings = []
     for index, result in enumerate(data["results"]):
         try:
@@ -117,9 +118,10 @@ def read_bandit(data: Any, source: EvidenceFile, resolver: PathResolver, bases: 
     ]
 
 
-def read_checkov(data: Any, source: EvidenceFile, resolver: PathResolver, bases: list[str]) -> list[ScanReport]:
+def read_checkov(content: Content, source: EvidenceFile, resolver: PathResolver) -> list[ScanReport]:
+    data = content.json
     runs = data if isinstance(data, list) else [data]
-    paths = _Paths(resolver, _bases(source, bases))
+    paths = _Paths(resolver, source)
     findings: list[ScanFinding] = []
     scanned: set[str] = set()
     version = None
@@ -170,8 +172,9 @@ def read_checkov(data: Any, source: EvidenceFile, resolver: PathResolver, bases:
 _CFN_LEVELS: dict[str, Severity] = {"error": "high", "warning": "medium", "informational": "low"}
 
 
-def read_cfn_lint(data: Any, source: EvidenceFile, resolver: PathResolver, bases: list[str]) -> list[ScanReport]:
-    paths = _Paths(resolver, _bases(source, bases))
+def read_cfn_lint(content: Content, source: EvidenceFile, resolver: PathResolver) -> list[ScanReport]:
+    data = content.json
+    paths = _Paths(resolver, source)
     findings = []
     for index, match in enumerate(data):
         try:
@@ -191,6 +194,9 @@ def read_cfn_lint(data: Any, source: EvidenceFile, resolver: PathResolver, bases
     return [ScanReport("cfn-lint", None, "ingested", source, tuple(findings), None, tuple(sorted(paths.unresolved)))]
 
 
+_SARIF_LEVELS: dict[str, Severity] = {"error": "high", "warning": "medium", "note": "low"}
+
+
 def _sarif_severity(result: Mapping[str, Any], rule: Mapping[str, Any]) -> Severity:
     for props in (result.get("properties"), rule.get("properties")):
         score = props.get("security-severity") if isinstance(props, dict) else None
@@ -207,7 +213,7 @@ def _sarif_severity(result: Mapping[str, Any], rule: Mapping[str, Any]) -> Sever
                 return "medium"
             return "low" if value > 0 else "info"
     level = result.get("level") or (rule.get("defaultConfiguration") or {}).get("level") or "warning"
-    return {"error": "high", "warning": "medium", "note": "low"}.get(str(level), "info")  # type: ignore[return-value]
+    return _SARIF_LEVELS.get(str(level), "info")
 
 
 def _sarif_uri(location: Mapping[str, Any], bases: Mapping[str, str]) -> str | None:
@@ -223,7 +229,8 @@ def _sarif_uri(location: Mapping[str, Any], bases: Mapping[str, str]) -> str | N
     return f"{base.rstrip('/')}/{path}" if base and not path.startswith("/") else path
 
 
-def read_sarif(data: Any, source: EvidenceFile, resolver: PathResolver, bases: list[str]) -> list[ScanReport]:
+def read_sarif(content: Content, source: EvidenceFile, resolver: PathResolver) -> list[ScanReport]:
+    data = content.json
     if data.get("version") != "2.1.0" or not isinstance(data.get("runs"), list):
         raise _bad(source, "only SARIF 2.1.0 logs with runs are read", "version")
     reports = []
@@ -233,7 +240,7 @@ def read_sarif(data: Any, source: EvidenceFile, resolver: PathResolver, bases: l
             raise _bad(source, "a run has no tool.driver.name", f"runs[{index}].tool.driver.name")
         tool = tool_name(driver["name"])
         uri_bases = {str(k): str((v or {}).get("uri", "")) for k, v in (run.get("originalUriBaseIds") or {}).items()}
-        paths = _Paths(resolver, _bases(source, bases))
+        paths = _Paths(resolver, source)
         rules = {str(r.get("id")): r for r in driver.get("rules") or [] if isinstance(r, dict)}
         rule_list = list(driver.get("rules") or [])
         findings = []
@@ -289,9 +296,9 @@ def read_sarif(data: Any, source: EvidenceFile, resolver: PathResolver, bases: l
     return reports
 
 
-JsonReader = Callable[[Any, EvidenceFile, PathResolver, list[str]], list[ScanReport]]
+Reader = Callable[[Content, EvidenceFile, PathResolver], list[ScanReport]]
 
-READERS: dict[str, JsonReader] = {
+READERS: dict[str, Reader] = {
     "bandit-json": read_bandit,
     "checkov-json": read_checkov,
     "cfn-lint-json": read_cfn_lint,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from checker.errors import InputError
-from checker.evidence import EvidenceFile
+from checker.evidence import Content, EvidenceFile
 from checker.evidence.coverage import READERS
 from checker.evidence.load import EvidenceInput, detect, load_evidence
 from checker.evidence.paths import PathResolver
@@ -23,12 +23,12 @@ CALC_BRANCHES = {5: (2, 2), 7: (1, 2)}
 
 
 def _read(project: Path, name: str):  # type: ignore[no-untyped-def]
-    raw = (project / name).read_bytes()
-    kind, fmt, _ = detect(raw, name) or ("?", "?", None)
+    content = Content((project / name).read_bytes(), name)
+    kind, fmt = detect(content, name) or ("?", "?")
     assert kind == "coverage", name
-    source = EvidenceFile(name, hashlib.sha256(raw).hexdigest(), "coverage", fmt)
+    source = EvidenceFile(name, hashlib.sha256(content.raw).hexdigest(), "coverage", fmt)
     resolver = PathResolver(project, load_repository(project, "").files)
-    return fmt, READERS[fmt](raw, source, resolver, project)
+    return fmt, READERS[fmt](content, source, resolver, project)
 
 
 @pytest.mark.parametrize(

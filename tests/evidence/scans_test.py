@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from checker.cache import JsonStore
 from checker.errors import InputError
 from checker.evidence.load import EvidenceInput, load_evidence
 from checker.evidence.paths import PathResolver
-from checker.evidence.scanrun import ScanCache, find_executable, run_scans
+from checker.evidence.scanrun import find_executable, run_scans
 from checker.repository import load_repository
 
 UNSAFE = 'import subprocess\n\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n\n\nPASSWORD = "hunter2"\n'
@@ -148,7 +149,7 @@ def test_run_scans_in_parallel_then_from_the_cache(
 ) -> None:
     _tool("bandit")
     resolver = PathResolver(project, load_repository(project, "").files)
-    cache = ScanCache(tmp_path_factory.mktemp("cache"))
+    cache = JsonStore(tmp_path_factory.mktemp("cache"))
     wanted = {"bandit": ["src/safe.py", "src/unsafe.py"], "cfn-lint": ["template.yaml"]}
     first = run_scans(wanted, project, resolver, jobs=2, cache=cache)
     assert [r.tool for r in first] == ["bandit", "cfn-lint"]
@@ -192,3 +193,20 @@ def test_checkov_severities_from_a_platform_run_and_unknown_words(project: Path)
         ("CKV_AWS_18", "critical", True, 3),
         ("CKV_X", "high", False, 3),
     ]
+
+
+def test_checkov_output_with_nothing_to_scan_is_an_empty_run(project: Path) -> None:
+    # What checkov prints when the files hold no resource it checks: a bare summary.
+    summary = {"passed": 0, "failed": 0, "skipped": 0, "parsing_errors": 0, "resource_count": 0}
+    (project / "checkov.json").write_text(json.dumps({**summary, "checkov_version": "3.2.1"}))
+    (report,) = _load(project, "checkov.json").scans
+    assert (report.tool, report.version, report.findings, report.failure) == ("checkov", "3.2.1", (), None)
+
+
+def test_a_malformed_shape_is_an_input_error_not_a_crash(project: Path) -> None:
+    (project / "checkov.json").write_text(
+        json.dumps({"check_type": "cloudformation", "results": {"failed_checks": [7]}})
+    )
+    with pytest.raises(InputError, match="malformed checkov-json content") as caught:
+        _load(project, "checkov.json")
+    assert caught.value.path == "checkov.json"
