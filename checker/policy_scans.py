@@ -27,7 +27,7 @@ from typing import Any
 
 from checker.errors import PolicyError
 from checker.loaders import LineDict
-from checker.ruleapi import SEVERITY_RANK
+from checker.ruleapi import SEVERITIES, SEVERITY_RANK, Severity
 
 TEMPLATES = "templates"
 _KEYS = ("covers", "exclude", "threshold", "unrated", "min_version")
@@ -38,8 +38,8 @@ class ScanRequirement:
     tool: str
     covers: tuple[str, ...]
     exclude: tuple[str, ...] = ()
-    threshold: str = "high"
-    unrated: str = "high"
+    threshold: Severity = "high"
+    unrated: Severity = "high"
     min_version: str | None = None
     origin: str = ""
 
@@ -70,11 +70,12 @@ def _globs(path: str, entry: LineDict, key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _severity(path: str, entry: LineDict, key: str, where: str, default: str) -> str:
+def _severity(path: str, entry: LineDict, key: str, where: str, default: Severity) -> Severity:
     value = entry.get(key, default)
-    if value not in SEVERITY_RANK:
-        raise _fail(path, entry, key, f"must be one of {', '.join(SEVERITY_RANK)}", f"{where}.{key}")
-    return str(value)
+    for severity in SEVERITIES:
+        if value == severity:
+            return severity
+    raise _fail(path, entry, key, f"must be one of {', '.join(SEVERITIES)}", f"{where}.{key}")
 
 
 def parse_scans(

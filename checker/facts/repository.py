@@ -11,8 +11,10 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cached_property
+from itertools import groupby
 from typing import Any
 
 from checker.evidence import SEVERITY_RANK, CoverageReport, FileCoverage, ScanFinding, ScanReport
@@ -46,7 +48,6 @@ class RepositoryFacts:
     def __init__(self, inputs: RepoInputs) -> None:
         self.inputs = inputs
         self._cache: dict[str, Sequence[Mapping[str, Any]] | NotApplicable] = {}
-        self.merged: tuple[dict[str, FileCoverage], list[str], list[str]] | None = None
 
     def view(self, name: str) -> Sequence[Mapping[str, Any]]:
         cached = self._cache.get(name)
@@ -62,6 +63,19 @@ class RepositoryFacts:
         if isinstance(cached, NotApplicable):
             raise cached
         return cached
+
+    @cached_property
+    def current_coverage(self) -> dict[str, FileCoverage]:
+        """Coverage merged by lines over the reports that are not stale."""
+        stale = {r["path"] for r in self.view("coverage_reports") if r["stale"]}
+        merged: dict[str, FileCoverage] = {}
+        for report in self.inputs.coverage:
+            if report.source.relpath in stale:
+                continue
+            for path, coverage in report.files.items():
+                existing = merged.get(path)
+                merged[path] = coverage if existing is None else existing.merged(coverage)
+        return merged
 
 
 def _iso(moment: float | None) -> str | None:
@@ -149,34 +163,15 @@ def coverage_reports(facts: RepositoryFacts) -> list[dict[str, Any]]:
     return records
 
 
-def _current_files(facts: RepositoryFacts) -> tuple[dict[str, FileCoverage], list[str], list[str]]:
-    """Coverage merged by lines over the reports that are not stale."""
-    if facts.merged is not None:
-        return facts.merged
-    inputs = facts.inputs
-    stale = {r["path"] for r in facts.view("coverage_reports") if r["stale"]}
-    merged: dict[str, FileCoverage] = {}
-    current = []
-    for report in inputs.coverage:
-        if report.source.relpath in stale:
-            continue
-        current.append(report.source.relpath)
-        for path, coverage in report.files.items():
-            existing = merged.get(path)
-            merged[path] = coverage if existing is None else existing.merged(coverage)
-    facts.merged = (merged, current, sorted(stale))
-    return facts.merged
-
-
 def coverage(facts: RepositoryFacts) -> list[dict[str, Any]]:
-    inputs = facts.inputs
-    merged, current, stale = _current_files(facts)
+    merged = facts.current_coverage
+    reports = facts.view("coverage_reports")
     return [
         {
-            "path": _project(inputs),
-            "reports": [r.source.relpath for r in inputs.coverage],
-            "current_reports": current,
-            "stale_reports": stale,
+            "path": _project(facts.inputs),
+            "reports": [r["path"] for r in reports],
+            "current_reports": [r["path"] for r in reports if not r["stale"]],
+            "stale_reports": sorted(r["path"] for r in reports if r["stale"]),
             "has_branches": any(c.branches for c in merged.values()),
             **_totals(merged),
         }
@@ -184,21 +179,16 @@ def coverage(facts: RepositoryFacts) -> list[dict[str, Any]]:
 
 
 def _ranges(lines: Iterable[int]) -> str:
-    ordered = sorted(lines)
-    spans: list[str] = []
-    start = prev = None
-    for line in [*ordered, None]:
-        if start is not None and (line is None or line != prev + 1):  # type: ignore[operator]
-            spans.append(str(start) if start == prev else f"{start}-{prev}")
-            start = None
-        if line is not None and start is None:
-            start = line
-        prev = line
+    """Line numbers as ranges: 3,5-7,12."""
+    spans = []
+    for _, run in groupby(enumerate(sorted(lines)), key=lambda pair: pair[1] - pair[0]):
+        numbers = [line for _, line in run]
+        spans.append(str(numbers[0]) if len(numbers) == 1 else f"{numbers[0]}-{numbers[-1]}")
     return ",".join(spans)
 
 
 def coverage_files(facts: RepositoryFacts) -> list[dict[str, Any]]:
-    merged, _, _ = _current_files(facts)
+    merged = facts.current_coverage
     return [
         {
             "path": path,
@@ -214,7 +204,7 @@ def new_code_coverage(facts: RepositoryFacts) -> list[dict[str, Any]]:
     if inputs.base_ref is None or inputs.changed is None:
         raise NotApplicable("no base ref to compare with: pass --base-ref (set automatically in pull requests)")
     merge_base, changed = inputs.changed
-    merged, _, _ = _current_files(facts)
+    merged = facts.current_coverage
     project = inputs.repository.project
     total = covered = 0
     uncovered: dict[str, str] = {}
@@ -246,20 +236,25 @@ def new_code_coverage(facts: RepositoryFacts) -> list[dict[str, Any]]:
     ]
 
 
+def _local(repository: Repository, path: str) -> str:
+    """A root-relative path as the policy's globs see it: relative to the project."""
+    prefix = repository.project + "/" if repository.project else ""
+    return path[len(prefix) :] if path.startswith(prefix) else path
+
+
+def _matches(path: str, globs: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(path, glob) for glob in globs)
+
+
 def required_files(requirement: ScanRequirement, repository: Repository, templates: Sequence[str]) -> list[str]:
     """The root-relative files a scan must cover: its globs over the project's
     files (relative to the project), plus every template when it says so."""
     prefix = repository.project + "/" if repository.project else ""
     globs = [g for g in requirement.covers if g != TEMPLATES]
-    wanted: set[str] = set()
-    if TEMPLATES in requirement.covers:
-        wanted.update(t for t in templates if t.startswith(prefix))
+    wanted = {t for t in templates if t.startswith(prefix)} if TEMPLATES in requirement.covers else set()
     if globs:
-        for path in repository.files:
-            local = path[len(prefix) :]
-            if any(fnmatch.fnmatchcase(local, g) for g in globs):
-                wanted.add(path)
-    return sorted(p for p in wanted if not any(fnmatch.fnmatchcase(p[len(prefix) :], g) for g in requirement.exclude))
+        wanted.update(path for path in repository.files if _matches(_local(repository, path), globs))
+    return sorted(p for p in wanted if not _matches(_local(repository, p), requirement.exclude))
 
 
 def _reports_for(inputs: RepoInputs, tool: str) -> list[ScanReport]:
@@ -290,7 +285,7 @@ def scans(facts: RepositoryFacts) -> list[dict[str, Any]]:
         versions = sorted({r.version for r in reports if r.version}, key=version_key)
         counts = {s: 0 for s in SEVERITY_RANK}
         blocking = 0
-        for finding in _tool_findings(reports, requirement):
+        for finding in _tool_findings(reports, requirement, inputs.repository):
             counts[finding.severity] += 1
             blocking += SEVERITY_RANK[finding.severity] >= SEVERITY_RANK[requirement.threshold]
         records.append(
@@ -319,22 +314,19 @@ def scans(facts: RepositoryFacts) -> list[dict[str, Any]]:
     return records
 
 
-def _tool_findings(reports: Sequence[ScanReport], requirement: ScanRequirement) -> list[ScanFinding]:
-    """A tool's findings, unrated ones at the severity the policy gives them,
-    each once even when two evidence files report it."""
+def _tool_findings(
+    reports: Sequence[ScanReport], requirement: ScanRequirement, repository: Repository
+) -> list[ScanFinding]:
+    """A tool's findings outside the requirement's excluded paths, unrated
+    ones at the severity the policy gives them, each once even when two
+    evidence files report it."""
     seen: dict[tuple[str, str, int | None, str], ScanFinding] = {}
     for report in reports:
         for finding in report.findings:
+            if _matches(_local(repository, finding.path), requirement.exclude):
+                continue
             if not finding.rated:
-                finding = ScanFinding(
-                    finding.tool,
-                    finding.rule_id,
-                    requirement.unrated,  # type: ignore[arg-type]
-                    finding.message,
-                    finding.path,
-                    finding.line,
-                    rated=False,
-                )
+                finding = replace(finding, severity=requirement.unrated)
             seen.setdefault((finding.rule_id, finding.path, finding.line, finding.message), finding)
     return list(seen.values())
 
@@ -343,11 +335,7 @@ def scan_findings(facts: RepositoryFacts) -> list[dict[str, Any]]:
     inputs = facts.inputs
     records = []
     for tool, requirement in inputs.requirements.items():
-        excluded = requirement.exclude
-        prefix = inputs.repository.project + "/" if inputs.repository.project else ""
-        for finding in _tool_findings(_reports_for(inputs, tool), requirement):
-            if any(fnmatch.fnmatchcase(finding.path[len(prefix) :], g) for g in excluded):
-                continue
+        for finding in _tool_findings(_reports_for(inputs, tool), requirement, inputs.repository):
             records.append(
                 {
                     "path": finding.path,

@@ -374,3 +374,20 @@ def test_cov005_freshness_follows_what_git_knows_of_the_sources(covered_project:
     result = check(project, "COV005")
     assert result.status == "fail"
     assert "before pkg/calc.py last changed" in messages(result)[0]
+
+
+def test_findings_in_excluded_paths_neither_block_nor_count(scanned: Path) -> None:
+    (scanned / "tests").mkdir()
+    (scanned / "tests" / "test_unsafe.py").write_text(UNSAFE)
+    _bandit(scanned, "-r", ".")
+    policy = scanned.parent / "scan-policy.yaml"
+    policy.write_text(
+        yaml.safe_dump(
+            {"schema_version": 1, "name": "t", "version": "1", "rules": {"SCAN002": {}}, "scans": BANDIT_ONLY}
+        )
+    )
+    run = run_check(CheckRequest(paths=[scanned], root=scanned, policies=[policy], environ={}), REGISTRY)
+    (result,) = [r for r in run.evaluation.results if r.meta.id == "SCAN002"]
+    assert {f.location.path for f in result.findings} == {"src/unsafe.py"}
+    (entry,) = [e for e in run.statement["predicate"]["evidence"] if e.get("tool") == "bandit"]
+    assert entry["blocking"] == len(result.findings)
