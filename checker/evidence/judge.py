@@ -76,11 +76,15 @@ def judge_evidence(
         from checker.evidence.scanrun import run_scans
 
         named = {item.relpath for item in explicit}
-        # What the run produces supersedes results found lying in the tree.
-        for report in scans:
-            if report.tool in policy.scans and report.source is not None and report.source.relpath not in named:
-                skipped.append(Skipped(report.source.relpath, f"{report.tool} results superseded by --run-scans"))
-        scans = [r for r in scans if r.tool not in policy.scans or (r.source is not None and r.source.relpath in named)]
+        # What the run produces supersedes results found lying in the tree
+        # (but not what the user named with --evidence).
+        superseded = [
+            r for r in scans if r.tool in policy.scans and r.source is not None and r.source.relpath not in named
+        ]
+        skipped += [
+            Skipped(r.source.relpath, f"{r.tool} results superseded by --run-scans") for r in superseded if r.source
+        ]
+        scans = [r for r in scans if r not in superseded]
         wanted = {tool: required_files(req, repository, templates) for tool, req in policy.scans.items()}
         scans += run_scans(
             wanted,

@@ -391,3 +391,12 @@ def test_findings_in_excluded_paths_neither_block_nor_count(scanned: Path) -> No
     assert {f.location.path for f in result.findings} == {"src/unsafe.py"}
     (entry,) = [e for e in run.statement["predicate"]["evidence"] if e.get("tool") == "bandit"]
     assert entry["blocking"] == len(result.findings)
+
+
+def test_run_scans_supersedes_results_found_in_the_tree(scanned: Path, scan_cache: Path) -> None:
+    _bandit(scanned, "-r", "src")
+    report = json.loads((scanned / "bandit.json").read_text())
+    (scanned / "bandit.json").write_text(json.dumps({**report, "generated_at": "2020-01-01T00:00:00Z"}))
+    assert check(scanned, "SCAN004", scans=BANDIT_ONLY).status == "fail"  # the old results, read
+    result = check(scanned, "SCAN004", scans=BANDIT_ONLY, run_scans=True, cache_dir=scan_cache)
+    assert (result.status, result.reason) == ("skipped", "no required scan was ingested from a file")
