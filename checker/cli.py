@@ -118,6 +118,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         env=args.env,
         baseline=Path(args.baseline) if args.baseline else None,
         break_glass=Path(args.break_glass) if args.break_glass else None,
+        waiver_sets=[Path(p) for p in args.waivers],
         subjects=_subjects(args.subject),
         environ=dict(os.environ),
         templates_only=args.templates_only,
@@ -177,6 +178,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         allow_break_glass=args.allow_break_glass,
         allow_templates_only=args.allow_templates_only,
+        env=args.env,
+        allow_dirty=args.allow_dirty,
+        allow_no_git=args.allow_no_git,
+        templates=[Path(p) for p in args.template],
+        min_checker_version=args.min_checker_version,
+        require_scans_run=args.require_scans_run,
+        reject_cached=args.reject_cached,
+        require_builtin_rules=args.require_builtin_rules,
     )
     try:
         envelope = Path(args.report).read_bytes()
@@ -215,7 +224,7 @@ def cmd_rules_list(args: argparse.Namespace) -> int:
 
 def cmd_rules_show(args: argparse.Namespace) -> int:
     from checker.docs import render_rule
-    from checker.policy import suggest
+    from checker.errors import suggest
 
     registry = _registry(args)
     rule = registry.get(args.id)
@@ -311,18 +320,21 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         environ=dict(os.environ),
         now=now,
         use_baseline=False,
+        record_source=False,
     )
     registry = _registry(args)
     run = run_check(request, registry)
     days = args.days if args.days is not None else run.policy.settings.max_waiver_days
-    if days > run.policy.settings.max_waiver_days:
+    if not 0 < days <= run.policy.settings.max_waiver_days:
         raise UsageError(
-            f"--days {days} is beyond the {run.policy.settings.max_waiver_days}-day horizon the baseline policy allows"
+            f"--days {days} is outside the 1 to {run.policy.settings.max_waiver_days}-day horizon "
+            "the baseline policy allows"
         )
-    document = baseline_document(run, args.approved_by, args.reason, now + timedelta(days=days), now)
+    document = baseline_document(run, args.reason, now + timedelta(days=days), now)
     header = (
         "# checker adoption baseline: today's findings, accepted until they expire.\n"
-        "# Only new findings fail. Refresh with `checker baseline` to drop fixed ones.\n"
+        "# It counts only once approved: an approver runs `checker approve .checker-baseline.yml --key ...`.\n"
+        "# Only new findings fail. Refresh with `checker baseline` (and approve again) to drop fixed ones.\n"
     )
     output = Path(args.output or root / BASELINE_FILE)
     try:
@@ -337,9 +349,30 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_digest(args: argparse.Namespace) -> int:
-    from checker.policy import policy_file_digest
+    from checker.policy import default_policy_path, policy_file_digest
 
-    _write(policy_file_digest(Path(args.file), args.file) + "\n", None)
+    if args.file is None:
+        _write(policy_file_digest(default_policy_path(), "(built-in) policies/baseline.yaml") + "\n", None)
+    else:
+        _write(policy_file_digest(Path(args.file), args.file) + "\n", None)
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from checker.approve import approve
+
+    root = Path(args.root) if args.root else Path.cwd()
+    summary = approve(
+        Path(args.file),
+        root=root,
+        key=args.key,
+        registry=_registry(args),
+        policies=[Path(p) for p in args.policy],
+        repository=args.repository,
+        commit=args.commit,
+        environ=os.environ,
+    )
+    print(summary, file=sys.stderr)
     return 0
 
 
@@ -432,7 +465,14 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument(
         "--break-glass",
         metavar="FILE",
-        help="emergency override for an incident (incident, approved_by, reason, expires)",
+        help="emergency override for an incident (incident, reason, expires); applies only when approved",
+    )
+    check.add_argument(
+        "--waivers",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a waiver set (kind: checker-waivers) to apply when approved (default: .checker-waivers.yml at the root)",
     )
     check.add_argument(
         "--sign-key",
@@ -497,6 +537,28 @@ def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="store_true",
         help="accept a report of a --templates-only check (no coverage, scan or repository rules)",
     )
+    ver.add_argument("--env", choices=["dev", "staging", "prod"], help="the environment the report must be for")
+    ver.add_argument("--allow-dirty", action="store_true", help="accept a report of a checkout with changes")
+    ver.add_argument("--allow-no-git", action="store_true", help="accept a report of a check outside a git checkout")
+    ver.add_argument(
+        "--template",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="template (as deployed) that the report must have judged without error (repeatable)",
+    )
+    ver.add_argument("--min-checker-version", metavar="V", help="the oldest checker version accepted (PEP 440)")
+    ver.add_argument(
+        "--require-scans-run",
+        action="store_true",
+        help="reject scan results that checker did not produce by running the scanner itself",
+    )
+    ver.add_argument("--reject-cached", action="store_true", help="reject results reused from a cache")
+    ver.add_argument(
+        "--require-builtin-rules",
+        action="store_true",
+        help="reject a report judged by any rule that is not byte for byte this installation's built-in rule",
+    )
     ver.add_argument("--format", choices=["text", "json"], default="text")
     ver.add_argument("--audit-log", metavar="FILE", help="append one JSON line per verification")
     ver.set_defaults(func=cmd_verify)
@@ -515,12 +577,41 @@ def _add_baseline(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     base.add_argument("--env", choices=["dev", "staging", "prod"])
     base.add_argument("--exclude", action="append", default=[], metavar="GLOB")
     base.add_argument("--root", metavar="DIR")
-    base.add_argument("--approved-by", required=True, metavar="WHO", help="who accepts these findings")
     base.add_argument("--reason", default="adoption baseline: findings that predate the gate")
     base.add_argument("--days", type=int, help="days until the baseline expires (default: the policy's maximum)")
     base.add_argument("--output", metavar="FILE")
     _rules_option(base)
     base.set_defaults(func=cmd_baseline)
+
+
+def _add_approve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    approve = commands.add_parser(
+        "approve",
+        help="sign a relaxation (waiver set, a template's inline waivers, adoption baseline, break-glass) as approver",
+        description="Sign FILE as an approver: writes or extends FILE.approval.dsse.json with this key's "
+        "signature over the file's canonical digest, its kind, the rules it relaxes and the repository "
+        "(and, for break-glass, the commit). It counts when the baseline names this key among its approvers.",
+    )
+    approve.add_argument("file", metavar="FILE")
+    approve.add_argument(
+        "--key", required=True, metavar="REF", help="the approver's key: a PEM file, env:NAME or awskms:KEY"
+    )
+    approve.add_argument(
+        "--repository",
+        metavar="HOST/OWNER/NAME",
+        help="the repository it applies to (default: the origin remote of the checkout at the root)",
+    )
+    approve.add_argument("--commit", metavar="SHA", help="break-glass: the commit it lets through (default: HEAD)")
+    approve.add_argument("--root", metavar="DIR", help="the repository root FILE is named from (default: .)")
+    approve.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="the baseline whose limits (waiver horizon) the file must meet (default: the built-in one)",
+    )
+    _rules_option(approve)
+    approve.set_defaults(func=cmd_approve)
 
 
 def _add_rules(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -566,7 +657,7 @@ def _add_policy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _rules_option(ptest)
     ptest.set_defaults(func=cmd_policy_test)
     digest = policy_commands.add_parser("digest", help="print the digest the release side pins")
-    digest.add_argument("file", metavar="FILE")
+    digest.add_argument("file", metavar="FILE", nargs="?", help="the baseline (default: the built-in one)")
     digest.set_defaults(func=cmd_policy_digest)
 
 
@@ -577,6 +668,7 @@ _COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParse
     "keygen": _add_keygen,
     "verify": _add_verify,
     "baseline": _add_baseline,
+    "approve": _add_approve,
     "rules": _add_rules,
     "policy": _add_policy,
 }

@@ -8,14 +8,17 @@ found and a ``package.json`` is not mistaken for one.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from checker.errors import UsageError
+
+if TYPE_CHECKING:
+    from checker.policy import Exclude
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 
@@ -91,10 +94,13 @@ def _is_venv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
 
 
-def excluded(relpath: str, excludes: Sequence[str]) -> bool:
-    parts = PurePosixPath(relpath).parts
-    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    return any(fnmatch.fnmatchcase(p, pattern) for pattern in excludes for p in prefixes)
+def excluded(relpath: str, excludes: Sequence[Exclude]) -> Exclude | None:
+    """The first exclusion that keeps ``relpath`` (or a folder above it) out, if any."""
+    return next((e for e in excludes if e.matches(relpath)), None)
+
+
+def _excluded_by(exclude: Exclude) -> str:
+    return f"excluded by {exclude.source}: {exclude.glob}"
 
 
 def _cdk_stacks(assembly: Path, root: Path, seen: set[Path]) -> dict[Path, str]:
@@ -124,7 +130,7 @@ def _cdk_stacks(assembly: Path, root: Path, seen: set[Path]) -> dict[Path, str]:
 
 
 class _Walker:
-    def __init__(self, root: Path, excludes: Sequence[str]) -> None:
+    def __init__(self, root: Path, excludes: Sequence[Exclude]) -> None:
         self.root = root
         self.excludes = excludes
         self.skipped: list[Skipped] = []
@@ -166,7 +172,9 @@ class _Walker:
             return False
         if name.endswith(".egg-info") or (parent.name == "cdk.out" and name.startswith("asset.")):
             return False
-        if excluded(self.rel(path), self.excludes):
+        exclude = excluded(self.rel(path), self.excludes)
+        if exclude is not None:
+            self.skipped.append(Skipped(self.rel(path), _excluded_by(exclude)))
             return False
         if path.is_symlink():
             # os.walk does not follow them either; saying so keeps nothing silent.
@@ -176,7 +184,9 @@ class _Walker:
 
     def candidate(self, path: Path, *, explicit: bool) -> Candidate | None:
         relpath = self.rel(path)
-        if not explicit and excluded(relpath, self.excludes):
+        exclude = None if explicit else excluded(relpath, self.excludes)
+        if exclude is not None:
+            self.skipped.append(Skipped(relpath, _excluded_by(exclude)))
             return None
         if path.is_symlink() and not self.inside_root(path):
             self.skipped.append(Skipped(relpath, "symbolic link leads outside the root"))
@@ -191,7 +201,7 @@ class _Walker:
 
 
 def discover(
-    paths: Iterable[Path], root: Path, excludes: Sequence[str] = (), *, sniff_named_files: bool = False
+    paths: Iterable[Path], root: Path, excludes: Sequence[Exclude] = (), *, sniff_named_files: bool = False
 ) -> Discovery:
     """Collect candidate template files under ``paths`` (files or directories).
 

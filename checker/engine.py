@@ -17,9 +17,10 @@ from checker.errors import CheckerError
 from checker.facts import TemplateFacts, scope_of
 from checker.loaders.nodes import LineDict
 from checker.policy import Policy, RuleSetting
+from checker.relax.model import BreakGlass, Decision, Vouched
+from checker.relax.waivers import WaiverOutcome, apply_waivers
 from checker.ruleapi import Facts, Finding, NotApplicable, Rule, RuleMeta
 from checker.templates import Template
-from checker.waivers import Waiver, WaiverOutcome, apply_waivers
 
 Status = Literal["pass", "fail", "waived", "error", "skipped"]
 
@@ -62,26 +63,16 @@ class InlineSuppression:
 
 
 @dataclass(frozen=True, slots=True)
-class BreakGlass:
-    """An emergency override for an incident: lets a blocked hot fix through,
-    visibly, for a short time."""
-
-    incident: str
-    approved_by: str
-    reason: str
-    expires: datetime
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
 class Evaluation:
     results: tuple[RuleResult, ...]
     templates: tuple[TemplateSummary, ...]
     inline: tuple[InlineSuppression, ...] = ()
     waivers: tuple[WaiverOutcome, ...] = ()
-    ignored_inline: tuple[InlineSuppression, ...] = ()
+    # Every relaxation from the team's side, approved or refused, and why.
+    decisions: tuple[Decision, ...] = ()
     break_glass: BreakGlass | None = None
     break_glass_active: bool = False
+    cache_hits: int = 0  # templates whose outcome came from the result cache
 
     @property
     def blocking(self) -> list[str]:
@@ -111,6 +102,7 @@ class TemplateOutcome:
     errors: Mapping[str, tuple[str, ...]]
     in_scope: tuple[str, ...]
     inline: tuple[InlineSuppression, ...] = ()
+    cached: bool = False
 
 
 Active = Sequence[tuple[Rule, RuleSetting]]
@@ -129,7 +121,7 @@ def _run(rule: Rule, setting: RuleSetting, facts: Facts, where: str) -> tuple[li
         return [], [f"{where}: rule crashed: {type(exc).__name__}: {exc}"]
 
 
-def _inline_suppressions(template: Template) -> list[InlineSuppression]:
+def inline_suppressions(template: Template) -> list[InlineSuppression]:
     found = []
     for logical_id, body in template.resources.items():
         metadata = body.get("Metadata") if isinstance(body, dict) else None
@@ -167,7 +159,7 @@ def judge_template(template: Template, active: Active, env: str | None) -> Templ
         "error" if template.error else "ok",
         len(template.resources),
     )
-    return TemplateOutcome(summary, findings, errors, tuple(in_scope), tuple(_inline_suppressions(template)))
+    return TemplateOutcome(summary, findings, errors, tuple(in_scope), tuple(inline_suppressions(template)))
 
 
 def active_rules(
@@ -203,8 +195,10 @@ def aggregate(
     collected = {rule.meta.id: _Collector() for rule, _ in active_rules(registry, policy)}
     summaries: list[TemplateSummary] = []
     inline: list[InlineSuppression] = []
+    hits = 0
     for done, outcome in enumerate(outcomes, 1):
         if outcome is not None:
+            hits += outcome.cached
             summaries.append(outcome.summary)
             inline += outcome.inline
             for rule_id in outcome.in_scope:
@@ -222,7 +216,9 @@ def aggregate(
         else _result(registry[rule_id], setting, collected.get(rule_id), bool(summaries))
         for rule_id, setting in policy.rules.items()
     ]
-    return Evaluation(tuple(results), tuple(sorted(summaries, key=lambda s: s.path)), tuple(inline))
+    return Evaluation(
+        tuple(results), tuple(sorted(summaries, key=lambda s: s.path)), tuple(inline), cache_hits=hits
+    )
 
 
 # What a repository rule says until judge_repository has run (and for good
@@ -280,15 +276,18 @@ def _result(rule: Rule, setting: RuleSetting, collected: _Collector | None, any_
 
 def judge(
     evaluation: Evaluation,
-    waivers: Sequence[Waiver],
+    vouched: Vouched,
     now: datetime,
     *,
-    ignored_inline: Sequence[InlineSuppression] = (),
+    decisions: Sequence[Decision] = (),
     break_glass: BreakGlass | None = None,
 ) -> Evaluation:
-    """Apply waivers (never to mandatory rules, nor over a rule error) and break-glass."""
+    """Apply the vouched-for waivers (never to mandatory rules, nor over a rule
+    error) and break-glass; ``decisions`` (every relaxation from the team's
+    side, approved or not) and the ``break_glass`` record asked for are kept
+    for the report."""
     waivable = {r.meta.id: r.findings for r in evaluation.results if r.status == "fail" and not r.meta.mandatory}
-    judged, outcomes = apply_waivers(waivable, waivers, now)
+    judged, outcomes = apply_waivers(waivable, vouched.waivers, now)
     results = []
     for result in evaluation.results:
         verdicts = judged.get(result.meta.id)
@@ -303,13 +302,14 @@ def judge(
         else:
             status, reason = "waived", f"all {len(waived)} finding(s) waived"
         results.append(replace(result, status=status, reason=reason, findings=open_findings, waived=waived))
-    active = break_glass is not None and break_glass.expires >= now
+    glass = vouched.break_glass
+    active = glass is not None and glass.expires >= now
     return replace(
         evaluation,
         results=tuple(results),
         waivers=tuple(outcomes),
-        ignored_inline=tuple(ignored_inline),
-        break_glass=break_glass,
+        decisions=tuple(decisions),
+        break_glass=glass or break_glass,
         break_glass_active=active,
     )
 

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
+
+def suggest(word: str, choices: Sequence[str]) -> str | None:
+    """A 'did you mean' hint for a mistyped name, or None."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
 
 class CheckerError(Exception):
     """An error the user can act on: says what went wrong and where.

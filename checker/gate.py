@@ -1,46 +1,68 @@
 """The check pipeline, from paths to a judged evaluation and its report.
 
-discover -> load -> evaluate -> waive (policy waivers, inline suppressions,
-baseline file) -> break-glass -> report. ``checker check``, ``checker
-baseline`` and ``checker policy test`` all run it; the CLI only parses
-arguments and writes outputs.
+discover -> load -> evaluate -> relaxations (the baseline's waivers; the
+team's waiver sets, inline waivers, adoption baseline and break-glass, each
+applied only when approved) -> waive -> report. ``checker check``,
+``checker baseline`` and ``checker policy test`` all run it; the CLI only
+parses arguments and writes outputs.
 """
 
 from __future__ import annotations
 
-import glob
+import hashlib
+import os
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.discovery import discover
-from checker.engine import BreakGlass, Evaluation, InlineSuppression, judge, merge_repository
-from checker.errors import InputError, PolicyError
+from checker.engine import Evaluation, judge, merge_repository
+from checker.errors import UsageError
 from checker.iam import catalogue_source
-from checker.loaders import LineDict, load_document
-from checker.policy import Policy, default_policy_path, explain_setting, load_policy, parse_waiver
+from checker.loaders import LineDict
+from checker.policy import Exclude, Policy, default_policy_path, delegated_exclude, explain_setting, load_policy
 from checker.provenance import SourceFacts, ci_facts, git_facts
+from checker.relax.approval import approval_path
+from checker.relax.decide import Context, decide, vouched
+from checker.relax.model import Relaxation
+from checker.relax.sources import (
+    ADOPTION_FILE,
+    ADOPTION_KIND,
+    WAIVER_SET_FILE,
+    inline_relaxation,
+    read_adoption_baseline,
+    read_break_glass,
+    read_waiver_set,
+)
 from checker.report import Subject, build_statement
 from checker.ruleapi import Rule
 from checker.runner import evaluate_candidates
-from checker.waivers import Waiver, parse_expiry, with_id
+from checker.times import utc_text
+
+if TYPE_CHECKING:
+    from checker.cache import JsonStore, OutcomeCache
 
 OVERLAY_FILE = ".checker.yml"
-BASELINE_FILE = ".checker-baseline.yml"
-BASELINE_KIND = "checker-baseline"
+BASELINE_FILE = ADOPTION_FILE
+BASELINE_KIND = ADOPTION_KIND
 
 
 @dataclass(frozen=True)
 class CheckRequest:
+    """One check, as asked for. Every field but ``fixed_excludes`` comes from
+    the team's side (its command line, its files) and is judged as such."""
+
     paths: Sequence[Path]
     root: Path
     policies: Sequence[Path] = ()
-    excludes: Sequence[str] = ()
+    excludes: Sequence[str] = ()  # --exclude: only within what the baseline delegates
     env: str | None = None
-    baseline: Path | None = None
+    baseline: Path | None = None  # adoption baseline; default .checker-baseline.yml at the root
     break_glass: Path | None = None
+    waiver_sets: Sequence[Path] = ()  # default .checker-waivers.yml at the root
     subjects: Sequence[Subject] = ()
     environ: Mapping[str, str] = field(default_factory=dict)
     now: datetime | None = None
@@ -57,6 +79,8 @@ class CheckRequest:
     # Read the git checkout for the report (a few git processes); the CLI
     # skips it when the report is only printed as text, as a hook does.
     record_source: bool = True
+    # Set by checker itself (policy test cases keep case.yaml out), never from input.
+    fixed_excludes: Sequence[Exclude] = ()
 
 
 @dataclass(frozen=True)
@@ -64,10 +88,6 @@ class CheckRun:
     evaluation: Evaluation
     policy: Policy
     statement: dict[str, Any]
-
-
-def _now_text(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def policy_layers(policies: Sequence[Path], root: Path) -> tuple[list[Path], list[str]]:
@@ -82,110 +102,150 @@ def policy_layers(policies: Sequence[Path], root: Path) -> tuple[list[Path], lis
     return paths, displays
 
 
-def _inline_waivers(
-    inline: Sequence[InlineSuppression], policy: Policy, registry: Mapping[str, Rule], now: datetime
-) -> tuple[list[Waiver], list[InlineSuppression]]:
-    if not policy.settings.inline_suppressions:
-        return [], list(inline)
-    horizon = now + timedelta(days=policy.settings.max_waiver_days)
-    waivers = [
-        parse_waiver(
-            item.entry,
-            item.template,
-            f"Resources.{item.resource}.Metadata.checker.waivers",
-            registry,
-            horizon,
-            policy.settings,
-            kind="inline",
-            # An inline suppression covers its own resource in its own template.
-            defaults={"template": glob.escape(item.template), "resource": glob.escape(item.resource)},
-        )
-        for item in inline
+def display_path(path: Path, root: Path) -> str:
+    """How a team-side file is named in findings, reports and approvals: relative
+    to the root when inside it (so an approval made at the root matches)."""
+    try:
+        return Path(os.path.realpath(path)).relative_to(Path(os.path.realpath(root))).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _cli_excludes(request: CheckRequest, policy: Policy) -> list[Exclude]:
+    excludes = []
+    for glob in request.excludes:
+        bounded = delegated_exclude(glob, "--exclude", policy.delegated_excludes)
+        if bounded is None:
+            allowed = ", ".join(policy.delegated_excludes) or "none"
+            raise UsageError(
+                f"--exclude {glob!r} is not within what the baseline delegates (delegate.exclude: {allowed})",
+                hint="excluding paths relaxes the gate: only the organization's baseline can allow it",
+            )
+        excludes.append(bounded)
+    return excludes
+
+
+def _team_relaxations(
+    request: CheckRequest, root: Path, policy: Policy, registry: Mapping[str, Rule], now: datetime
+) -> list[Relaxation]:
+    """The relaxation files from the team's side, parsed (not yet judged)."""
+    days = policy.settings.max_waiver_days
+    found: list[Relaxation] = []
+    waiver_sets = list(request.waiver_sets) or ([root / WAIVER_SET_FILE] if (root / WAIVER_SET_FILE).is_file() else [])
+    for path in waiver_sets:
+        found.append(read_waiver_set(path, display_path(path, root), registry, days, now))
+    adoption = request.baseline or root / ADOPTION_FILE
+    if request.use_baseline and (request.baseline or adoption.is_file()):
+        found.append(read_adoption_baseline(adoption, display_path(adoption, root), registry, days, now))
+    if request.break_glass:
+        glass = request.break_glass
+        found.append(read_break_glass(glass, display_path(glass, root), policy.settings.break_glass_max_hours, now))
+    return found
+
+
+def _inline_relaxations(
+    evaluation: Evaluation, root: Path, policy: Policy, registry: Mapping[str, Rule], now: datetime
+) -> list[Relaxation]:
+    by_template: dict[str, list[tuple[str, LineDict]]] = defaultdict(list)
+    for item in evaluation.inline:
+        by_template[item.template].append((item.resource, item.entry))
+    return [
+        inline_relaxation(template, entries, root, registry, policy.settings.max_waiver_days, now)
+        for template, entries in sorted(by_template.items())
     ]
-    return waivers, []
 
 
-def load_baseline(path: Path, registry: Mapping[str, Rule], policy: Policy, now: datetime) -> list[Waiver]:
-    """A baseline file's entries as expiring, fingerprint-matched waivers."""
-    display = str(path)
-    try:
-        data = load_document(path, display)
-    except InputError as exc:
-        raise PolicyError(exc.message, path=display, line=exc.line) from None
-    if not isinstance(data, LineDict) or data.get("kind") != BASELINE_KIND:
-        raise PolicyError(f"not a checker baseline (kind: {BASELINE_KIND})", path=display, line=1, field="kind")
-    expires = parse_expiry(data.get("expires"))
-    approved = data.get("approved_by")
-    if expires is None or not isinstance(approved, str) or not approved.strip():
-        raise PolicyError("a baseline needs approved_by and expires", path=display, line=1)
-    if expires > now + timedelta(days=policy.settings.max_waiver_days):
-        raise PolicyError(
-            f"expires beyond the {policy.settings.max_waiver_days}-day horizon the baseline policy allows",
-            path=display,
-            line=data.key_lines.get("expires"),
-            field="expires",
-        )
-    entries = data.get("entries") or []
-    waivers = []
-    for index, entry in enumerate(entries):
-        line = entries.item_lines[index] if hasattr(entries, "item_lines") else None
-        if not isinstance(entry, dict) or not isinstance(entry.get("fingerprint"), str):
-            raise PolicyError("each entry needs a fingerprint", path=display, line=line, field=f"entries[{index}]")
-        rule = str(entry.get("rule"))
-        if rule not in registry:
-            raise PolicyError(f"no rule with id {rule!r}", path=display, line=line, field=f"entries[{index}].rule")
-        waivers.append(
-            with_id(
-                Waiver(
-                    rule=rule,
-                    reason=str(data.get("reason") or "recorded in the adoption baseline"),
-                    approved_by=approved,
-                    expires=expires,
-                    source=f"{display}:{line}" if line else display,
-                    template=glob.escape(str(entry.get("path", ""))) or None,
-                    resource=glob.escape(str(entry.get("resource"))) if entry.get("resource") else None,
-                    element=entry.get("element"),
-                    kind="baseline",
-                    fingerprint=entry["fingerprint"],
-                    id=f"B-{entry['fingerprint'][:12]}",
-                )
-            )
-        )
-    return waivers
+def _folder_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(file.relative_to(folder).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
-def load_break_glass(path: Path, policy: Policy, now: datetime) -> BreakGlass:
-    display = str(path)
-    hours = policy.settings.break_glass_max_hours
-    if hours == 0:
-        raise PolicyError("the baseline does not allow break-glass (settings.break_glass_max_hours: 0)", path=display)
-    try:
-        data = load_document(path, display)
-    except InputError as exc:
-        raise PolicyError(exc.message, path=display, line=exc.line) from None
-    if not isinstance(data, LineDict):
-        raise PolicyError("a break-glass file is a mapping", path=display, line=1)
-    for key in ("incident", "approved_by", "reason"):
-        if not isinstance(data.get(key), str) or not data[key].strip():
-            raise PolicyError(
-                "is required: a non-empty string", path=display, line=data.key_lines.get(key, 1), field=key
-            )
-    expires = parse_expiry(data.get("expires"))
-    if expires is None:
-        raise PolicyError(
-            "is required: an ISO 8601 time",
-            path=display,
-            line=data.key_lines.get("expires", 1),
-            field="expires",
+def _caches(request: CheckRequest, policy: Policy) -> tuple[OutcomeCache | None, JsonStore | None]:
+    """The result and scan caches, when asked for and the CI's secret is set."""
+    if request.cache_dir is None:
+        return None, None
+    from checker.cache import JsonStore, OutcomeCache, cache_secret, run_salt
+    from checker.registry import builtin_rules_dir
+
+    secret = cache_secret(request.environ)
+    if secret is None:
+        return None, None  # recorded as requested but not authenticated: nothing is read or written
+    settings = {rule_id: explain_setting(s) for rule_id, s in policy.rules.items()}
+    salt = run_salt([builtin_rules_dir(), *request.rule_folders], settings, policy.env, catalogue_source()["sha256"])
+    return OutcomeCache(request.cache_dir, salt, secret), JsonStore(request.cache_dir / "scans", secret)
+
+
+def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
+    now = request.now or datetime.now(UTC)
+    started = utc_text(now)
+    paths, displays = policy_layers(request.policies, request.root)
+    policy = load_policy(paths, registry, displays, env=request.env, now=now)
+    excludes = [*policy.excludes, *_cli_excludes(request, policy), *request.fixed_excludes]
+    found = discover(request.paths, request.root, excludes, sniff_named_files=request.templates_only)
+    root = found.root
+    relaxations = _team_relaxations(request, root, policy, registry, now)
+    cache, scan_cache = _caches(request, policy)
+    evaluation = evaluate_candidates(
+        found.candidates, registry, policy, jobs=request.jobs, cache=cache, progress=request.progress
+    )
+    relaxations += _inline_relaxations(evaluation, root, policy, registry, now)
+    source = None
+    if request.record_source or not request.templates_only or relaxations:
+        # Team-side inputs that must be committed for the report to speak for the commit.
+        inputs = [*paths[1:], *request.rule_folders, *(r.path for r in relaxations if r.kind != "inline-waivers")]
+        inputs += [approval_path(r.path) for r in relaxations if r.kind != "break-glass"]
+        judged = [t.path for t in evaluation.templates] + [c.relpath for c in found.evidence]
+        source = git_facts(root, [p for p in inputs if p.exists()], judged)
+    evidence: list[dict[str, Any]] = []
+    skipped = list(found.skipped)
+    if not request.templates_only:
+        from checker.evidence.judge import judge_evidence
+
+        results, evidence, not_evidence = judge_evidence(
+            request, found, policy, registry, [t.path for t in evaluation.templates], excludes, source, scan_cache
         )
-    if expires > now + timedelta(hours=hours):
-        raise PolicyError(
-            f"is beyond the {hours}-hour horizon the baseline allows for break-glass",
-            path=display,
-            line=data.key_lines.get("expires"),
-            field="expires",
-        )
-    return BreakGlass(data["incident"].strip(), data["approved_by"].strip(), data["reason"].strip(), expires, display)
+        evaluation = merge_repository(evaluation, results)
+        skipped += not_evidence
+    context = Context(
+        now,
+        source.repository if source else None,
+        source.commit if source else None,
+        inline_allowed=policy.settings.inline_suppressions,
+    )
+    decisions = [decide(r, policy.approvers, context) for r in relaxations]
+    glass = next((r.break_glass for r in relaxations if r.break_glass is not None), None)
+    evaluation = judge(evaluation, vouched(policy.waivers, decisions), now, decisions=decisions, break_glass=glass)
+    iam_active = any("iam" in registry[r].meta.tags for r, s in policy.rules.items() if s.enforce != "off")
+    run_inputs = {
+        "paths": [display_path(p, root) for p in request.paths],
+        "excluded": [e.describe() for e in excludes],
+        "base_ref": request.base_ref,
+        "run_scans": request.run_scans,
+        "rule_folders": [{"path": str(f), "sha256": _folder_digest(f)} for f in request.rule_folders],
+        "cache": {
+            "requested": request.cache_dir is not None,
+            "authenticated": cache is not None,
+            "template_hits": evaluation.cache_hits,
+            "scan_hits": scan_cache.hits if scan_cache is not None else 0,
+        },
+    }
+    statement = build_statement(
+        evaluation=evaluation,
+        policy=policy,
+        subjects=_subjects(request.subjects, root, source, evaluation),
+        source=source,
+        ci=ci_facts(request.environ),
+        skipped=skipped,
+        evidence=evidence,
+        templates_only=request.templates_only,
+        data_sources=[{"name": "iam-actions", **catalogue_source()}] if iam_active else [],
+        inputs=run_inputs,
+        started=started,
+        finished=utc_text(request.now or datetime.now(UTC)),
+    )
+    return CheckRun(evaluation, policy, statement)
 
 
 def _subjects(
@@ -198,70 +258,11 @@ def _subjects(
     return [Subject(t.path, {"sha256": t.sha256}) for t in evaluation.templates if t.sha256]
 
 
-def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
-    now = request.now or datetime.now(UTC)
-    started = _now_text(now)
-    paths, displays = policy_layers(request.policies, request.root)
-    policy = load_policy(paths, registry, displays, env=request.env, now=now)
-    glass = load_break_glass(request.break_glass, policy, now) if request.break_glass else None
-    excludes = [*request.excludes, *(g for g, _ in policy.excludes)]
-    found = discover(request.paths, request.root, excludes, sniff_named_files=request.templates_only)
-    cache = None
-    if request.cache_dir is not None:
-        from checker.cache import OutcomeCache, run_salt
-        from checker.registry import builtin_rules_dir
-
-        settings = {rule_id: explain_setting(s) for rule_id, s in policy.rules.items()}
-        salt = run_salt(
-            [builtin_rules_dir(), *request.rule_folders], settings, policy.env, catalogue_source()["sha256"]
-        )
-        cache = OutcomeCache(request.cache_dir, salt)
-    evaluation = evaluate_candidates(
-        found.candidates, registry, policy, jobs=request.jobs, cache=cache, progress=request.progress
-    )
-    # The repository rules read git facts too (their `repo` view).
-    source = git_facts(found.root) if request.record_source or not request.templates_only else None
-    evidence: list[dict[str, Any]] = []
-    skipped = list(found.skipped)
-    if not request.templates_only:
-        from checker.evidence.judge import judge_evidence
-
-        results, evidence, not_evidence = judge_evidence(
-            request, found, policy, registry, [t.path for t in evaluation.templates], source
-        )
-        evaluation = merge_repository(evaluation, results)
-        skipped += not_evidence
-    inline, ignored = _inline_waivers(evaluation.inline, policy, registry, now)
-    baseline_path = request.baseline or (found.root / BASELINE_FILE)
-    baseline = (
-        load_baseline(baseline_path, registry, policy, now)
-        if request.use_baseline and (request.baseline or baseline_path.is_file())
-        else []
-    )
-    evaluation = judge(
-        evaluation, [*policy.waivers, *inline, *baseline], now, ignored_inline=ignored, break_glass=glass
-    )
-    iam_active = any("iam" in registry[r].meta.tags for r, s in policy.rules.items() if s.enforce != "off")
-    statement = build_statement(
-        evaluation=evaluation,
-        policy=policy,
-        subjects=_subjects(request.subjects, found.root, source, evaluation),
-        source=source,
-        ci=ci_facts(request.environ),
-        skipped=skipped,
-        evidence=evidence,
-        templates_only=request.templates_only,
-        data_sources=[{"name": "iam-actions", **catalogue_source()}] if iam_active else [],
-        started=started,
-        finished=_now_text(request.now or datetime.now(UTC)),
-    )
-    return CheckRun(evaluation, policy, statement)
-
-
-def baseline_document(run: CheckRun, approved_by: str, reason: str, expires: datetime, now: datetime) -> dict[str, Any]:
-    """Today's open findings as a baseline file: each remembered by its
-    fingerprint (rule, file, resource, offending element; not the line)."""
-    from checker.waivers import fingerprint
+def baseline_document(run: CheckRun, reason: str, expires: datetime, now: datetime) -> dict[str, Any]:
+    """Today's open findings as an adoption baseline: each remembered by its
+    fingerprint (rule, file, resource, offending element; not the line). It
+    relaxes the gate, so it counts only once an approver has signed it."""
+    from checker.relax.waivers import fingerprint
 
     entries = []
     for result in run.evaluation.results:
@@ -280,9 +281,8 @@ def baseline_document(run: CheckRun, approved_by: str, reason: str, expires: dat
     unique = [e for i, e in enumerate(entries) if i == 0 or e["fingerprint"] != entries[i - 1]["fingerprint"]]
     return {
         "kind": BASELINE_KIND,
-        "created": _now_text(now),
-        "approved_by": approved_by,
+        "created": utc_text(now),
         "reason": reason,
-        "expires": _now_text(expires),
+        "expires": utc_text(expires),
         "entries": unique,
     }

@@ -26,9 +26,7 @@ give per-environment overrides, exclude paths, and list ``waivers``; see
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,22 +34,53 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from checker.errors import InputError, PolicyError
+from checker.canonical import digest_of
+from checker.errors import InputError, PolicyError, suggest
 from checker.loaders import LineDict, load_document
 from checker.policy_scans import ScanRequirement, parse_scans
+from checker.relax.approvers import Approvers, parse_approvers
+from checker.relax.sources import parse_waiver
+from checker.relax.waivers import Waiver
 from checker.ruleapi import SEVERITIES, Param, Rule
-from checker.waivers import Waiver, parse_expiry, with_id
 
 Enforce = Literal["error", "warn", "off"]
 ENFORCE_ORDER: dict[str, int] = {"off": 0, "warn": 1, "error": 2}
 SCHEMA_VERSION = 1
-_TOP_KEYS = ("schema_version", "name", "version", "description", "settings", "exclude", "rules", "scans", "waivers")
+
+# How each top-level key of a later layer (a team overlay) combines with the
+# layers before it. Every key has exactly one rule, and a test holds this
+# table to the policy schema, so a new section cannot arrive without saying
+# how an overlay may (not) use it.
+#   each:      every file states its own (format version, its own identity, kept in its layer)
+#   tighten:   an overlay may only make it stricter
+#   baseline:  the baseline's alone; an overlay that sets it is refused
+#   delegated: an overlay may use it only within what the baseline delegates
+Merge = Literal["each", "tighten", "baseline", "delegated"]
+LAYERING: dict[str, Merge] = {
+    "schema_version": "each",
+    "name": "each",
+    "version": "each",
+    "description": "each",
+    "rules": "tighten",
+    "scans": "tighten",
+    "settings": "baseline",
+    "approvers": "baseline",
+    "delegate": "baseline",
+    # Waivers relax: from the team's side they are a waiver set an approver signs.
+    "waivers": "baseline",
+    "exclude": "delegated",
+}
+_TOP_KEYS = tuple(LAYERING)
+_DELEGATE_KEYS = ("exclude",)
+_BASELINE_ONLY_HINT = {
+    "waivers": "put team waivers in .checker-waivers.yml and have an approver sign it (checker approve)",
+    "approvers": "approvers are named by the organization's baseline",
+}
 _RULE_KEYS = ("enforce", "severity", "params", "overridable", "scope", "environments")
 _SETTING_KEYS = ("max_waiver_days", "inline_suppressions", "break_glass_max_hours")
 _SCOPE_KEYS = ("paths", "exclude_paths", "stacks", "envs")
-_WAIVER_KEYS = ("id", "rule", "scope", "reason", "ticket", "approved_by", "expires")
-_WAIVER_SCOPE_KEYS = ("template", "resource", "element")
 ENVIRONMENTS = ("dev", "staging", "prod")
+_SETTING_MAX = {"max_waiver_days": 3650, "break_glass_max_hours": 720}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +138,42 @@ class Scope:
 
 
 @dataclass(frozen=True, slots=True)
+class Exclude:
+    """Paths kept out of a check: a glob, who set it, and (for the team's
+    excludes) the globs the baseline delegates, which bound it: a path is
+    excluded only if it also matches one of them."""
+
+    glob: str
+    source: str
+    within: tuple[str, ...] | None = None  # None: set by the baseline, unbounded
+
+    def matches(self, relpath: str) -> bool:
+        if not _glob_or_parent(relpath, self.glob):
+            return False
+        return self.within is None or any(_glob_or_parent(relpath, g) for g in self.within)
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"glob": self.glob, "source": self.source}
+        if self.within is not None:
+            out["within"] = list(self.within)
+        return out
+
+
+def _glob_or_parent(relpath: str, pattern: str) -> bool:
+    """Whether ``pattern`` matches the path or one of its parent folders."""
+    parts = relpath.split("/")
+    return any(fnmatch.fnmatchcase("/".join(parts[: i + 1]), pattern) for i in range(len(parts)))
+
+
+def delegated_exclude(glob: str, source: str, delegated: Sequence[str]) -> Exclude | None:
+    """A team exclude bounded by the baseline's delegation; None when the glob
+    is not within any delegated glob (the caller says so, with where)."""
+    if not any(glob == d or fnmatch.fnmatchcase(glob, d) for d in delegated):
+        return None
+    return Exclude(glob, source, tuple(delegated))
+
+
+@dataclass(frozen=True, slots=True)
 class RuleSetting:
     """The effective setting of one rule, and which file set each part."""
 
@@ -129,9 +194,12 @@ class Policy:
     rules: Mapping[str, RuleSetting]
     settings: Settings = field(default_factory=Settings)
     waivers: tuple[Waiver, ...] = ()
-    excludes: tuple[tuple[str, str], ...] = ()  # (glob, file that set it)
+    excludes: tuple[Exclude, ...] = ()
     env: str | None = None
     scans: Mapping[str, ScanRequirement] = field(default_factory=dict)
+    approvers: Approvers = field(default_factory=Approvers)
+    delegated_excludes: tuple[str, ...] = ()
+    document: Mapping[str, Any] = field(default_factory=dict)  # the baseline as parsed; digested
 
 
 def builtin_policies_dir() -> Path:
@@ -144,15 +212,6 @@ def default_policy_path() -> Path:
     return builtin_policies_dir() / "baseline.yaml"
 
 
-def canonical_json(data: Any) -> bytes:
-    """Key-order- and formatting-independent bytes of JSON-like data."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def digest_of(data: Any) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(data)).hexdigest()
-
-
 def check_param_value(kind: str, value: Any) -> str | None:
     """Why ``value`` is not a valid ``kind`` parameter, or None when it is."""
     ok = {
@@ -163,12 +222,6 @@ def check_param_value(kind: str, value: Any) -> str | None:
         "string_list": isinstance(value, list) and all(isinstance(v, str) for v in value),
     }[kind]
     return None if ok else f"must be a {kind.replace('_', ' ')}, got {json.dumps(value, default=str)}"
-
-
-def suggest(word: str, choices: Sequence[str]) -> str | None:
-    """A 'did you mean' hint for a mistyped name, or None."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}?" if close else None
 
 
 def _error(
@@ -460,17 +513,51 @@ def _settings(parsed: _Parsed) -> Settings:
         if key not in _SETTING_KEYS:
             raise _error(parsed.path, raw, key, "unknown setting", suggest(str(key), _SETTING_KEYS), f"settings.{key}")
         wanted = bool if key == "inline_suppressions" else int
-        if not isinstance(value, wanted) or (wanted is int and (isinstance(value, bool) or value < 0)):
-            kind = "true or false" if wanted is bool else "a whole number of at least 0"
+        most = _SETTING_MAX.get(str(key), 0)
+        if not isinstance(value, wanted) or (wanted is int and (isinstance(value, bool) or not 0 <= value <= most)):
+            kind = "true or false" if wanted is bool else f"a whole number from 0 to {most}"
             raise _error(parsed.path, raw, key, f"must be {kind}", field_name=f"settings.{key}")
     return Settings(**{str(k): v for k, v in raw.items()})
 
 
-def _excludes(parsed: _Parsed) -> list[tuple[str, str]]:
-    raw = parsed.data.get("exclude", [])
-    if not isinstance(raw, list) or not all(isinstance(g, str) for g in raw):
-        raise _error(parsed.path, parsed.data, "exclude", "must be a list of path globs")
-    return [(glob, parsed.path) for glob in raw]
+def _globs(parsed: _Parsed, container: LineDict, key: str, field_name: str) -> list[str]:
+    raw = container.get(key, [])
+    if not isinstance(raw, list) or not all(isinstance(g, str) and g for g in raw):
+        raise _error(parsed.path, container, key, "must be a list of path globs", field_name=field_name)
+    return list(raw)
+
+
+def _excludes(parsed: _Parsed, delegated: Sequence[str]) -> list[Exclude]:
+    globs = _globs(parsed, parsed.data, "exclude", "exclude")
+    if parsed.layer.role == "baseline":
+        return [Exclude(glob, parsed.path) for glob in globs]
+    excludes = []
+    for glob in globs:
+        bounded = delegated_exclude(glob, parsed.path, delegated)
+        if bounded is None:
+            allowed = ", ".join(delegated) or "none"
+            raise _error(
+                parsed.path,
+                parsed.data,
+                "exclude",
+                f"may not exclude {glob!r}: the baseline delegates excluding only {allowed}",
+                hint="the baseline's delegate.exclude lists the paths teams may exclude",
+            )
+        excludes.append(bounded)
+    return excludes
+
+
+def _delegated(parsed: _Parsed) -> list[str]:
+    raw = parsed.data.get("delegate")
+    if raw is None:
+        return []
+    if not isinstance(raw, LineDict):
+        raise _error(parsed.path, parsed.data, "delegate", "must be a mapping (exclude)")
+    for key in raw:
+        if key not in _DELEGATE_KEYS:
+            hint = suggest(str(key), _DELEGATE_KEYS)
+            raise _error(parsed.path, raw, key, "unknown delegation", hint, f"delegate.{key}")
+    return _globs(parsed, raw, "exclude", "delegate.exclude")
 
 
 def _waivers(parsed: _Parsed, registry: Mapping[str, Rule], settings: Settings, now: datetime) -> list[Waiver]:
@@ -485,86 +572,18 @@ def _waivers(parsed: _Parsed, registry: Mapping[str, Rule], settings: Settings, 
         line = raw.item_lines[index] if hasattr(raw, "item_lines") else None
         if not isinstance(entry, LineDict):
             raise PolicyError("a waiver must be a mapping", path=path, line=line, field=where)
-        waivers.append(parse_waiver(entry, path, where, registry, horizon, settings))
+        waivers.append(parse_waiver(entry, path, where, registry, horizon, settings.max_waiver_days))
     return waivers
 
 
-def parse_waiver(
-    entry: LineDict,
-    path: str,
-    where: str,
-    registry: Mapping[str, Rule],
-    horizon: datetime,
-    settings: Settings,
-    kind: str = "policy",
-    defaults: Mapping[str, str] | None = None,
-) -> Waiver:
-    """Validate one waiver (policy, inline or baseline); errors name its file, line and field."""
-    # An inline suppression sits on its resource already: it names at most the element.
-    allowed = (*_WAIVER_KEYS, "element") if kind == "inline" else _WAIVER_KEYS
-    for key in entry:
-        if key not in allowed:
-            raise _error(path, entry, key, "unknown waiver field", suggest(str(key), allowed), f"{where}.{key}")
-    rule_id = str(entry.get("rule"))
-    if rule_id not in registry:
-        raise _error(
-            path,
-            entry,
-            "rule",
-            f"no rule with id {rule_id!r}",
-            suggest(str(rule_id), list(registry)),
-            f"{where}.rule",
-        )
-    if registry[rule_id].meta.mandatory:
-        raise _error(path, entry, "rule", f"{rule_id} is mandatory: it cannot be waived", field_name=f"{where}.rule")
-    for key in ("reason", "approved_by"):
-        if not isinstance(entry.get(key), str) or not entry[key].strip():
-            raise _error(path, entry, key, "is required: a non-empty string", field_name=f"{where}.{key}")
-    if entry.get("ticket") is not None and not isinstance(entry["ticket"], str):
-        raise _error(path, entry, "ticket", "must be a string", field_name=f"{where}.ticket")
-    expires = parse_expiry(entry.get("expires"))
-    if expires is None:
-        raise _error(
-            path,
-            entry,
-            "expires",
-            "is required: a date (2026-12-31) or an ISO 8601 time",
-            field_name=f"{where}.expires",
-        )
-    if expires > horizon:
-        raise _error(
-            path,
-            entry,
-            "expires",
-            f"is beyond the {settings.max_waiver_days}-day horizon the baseline allows (latest {horizon:%Y-%m-%d})",
-            field_name=f"{where}.expires",
-        )
-    scope = entry.get("scope") or LineDict()
-    scope = {**(defaults or {}), **scope, **({"element": entry["element"]} if "element" in entry else {})}
-    if set(scope) - set(_WAIVER_SCOPE_KEYS) or not all(isinstance(v, str) for v in scope.values()):
-        raise _error(
-            path,
-            entry,
-            "scope",
-            "takes template, resource and element (strings or globs)",
-            field_name=f"{where}.scope",
-        )
-    line = entry.line
-    return with_id(
-        Waiver(
-            rule=str(rule_id),
-            reason=entry["reason"].strip(),
-            approved_by=entry["approved_by"].strip(),
-            expires=expires,
-            source=f"{path}:{line}" if line else path,
-            id=str(entry.get("id") or ""),
-            ticket=entry.get("ticket"),
-            template=scope.get("template"),
-            resource=scope.get("resource"),
-            element=scope.get("element"),
-            kind=kind,
-        )
-    )
+def _overlay_keys(parsed: _Parsed) -> None:
+    """Refuse what only the baseline may set."""
+    for key in parsed.data:
+        if LAYERING[str(key)] == "baseline":
+            what = "organization settings" if key == "settings" else str(key)
+            raise _error(
+                parsed.path, parsed.data, key, f"only the baseline sets {what}", hint=_BASELINE_ONLY_HINT.get(str(key))
+            )
 
 
 def load_policy(
@@ -587,18 +606,25 @@ def load_policy(
     layers: list[PolicyLayer] = []
     org = Settings()
     waivers: list[Waiver] = []
-    excludes: list[tuple[str, str]] = []
+    excludes: list[Exclude] = []
     scans: dict[str, ScanRequirement] = {}
+    approvers = Approvers()
+    delegated: list[str] = []
+    document: Mapping[str, Any] = {}
     for index, (path, display) in enumerate(zip(paths, shown, strict=True)):
         parsed = _parse_file(path, display, "baseline" if index == 0 else "overlay")
         layers.append(parsed.layer)
         if index == 0:
             org = _settings(parsed)
-        elif "settings" in parsed.data:
-            raise _error(display, parsed.data, "settings", "only the baseline sets organization settings")
-        excludes += _excludes(parsed)
+            document = parsed.data
+            delegated = _delegated(parsed)
+            if "approvers" in parsed.data:
+                approvers = parse_approvers(parsed.data["approvers"], display)
+            waivers += _waivers(parsed, registry, org, now)
+        else:
+            _overlay_keys(parsed)
+        excludes += _excludes(parsed, delegated)
         scans = parse_scans(display, parsed.data, scans, overlay=index > 0)
-        waivers += _waivers(parsed, registry, org, now)
         rules = parsed.data["rules"]
         for rule_id, entry in rules.items():
             rule = registry.get(str(rule_id))
@@ -635,6 +661,9 @@ def load_policy(
         tuple(excludes),
         env,
         scans,
+        approvers,
+        tuple(delegated),
+        document,
     )
 
 
@@ -665,7 +694,15 @@ def explain(policy: Policy) -> dict[str, Any]:
             "inline_suppressions": policy.settings.inline_suppressions,
             "break_glass_max_hours": policy.settings.break_glass_max_hours,
         },
-        "exclude": [{"glob": glob, "source": source} for glob, source in policy.excludes],
+        "exclude": [e.describe() for e in policy.excludes],
+        "delegate": {"exclude": list(policy.delegated_excludes)},
+        "approvers": {
+            "threshold": policy.approvers.threshold,
+            "keys": [
+                {"owner": a.owner, "kinds": list(a.kinds), "rules": list(a.rules), "revoked": a.revoked}
+                for a in policy.approvers.keys
+            ],
+        },
         "scans": {tool: requirement.describe() for tool, requirement in policy.scans.items()},
         "rules": {
             rule_id: {

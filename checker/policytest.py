@@ -25,6 +25,7 @@ from pathlib import Path
 from checker.errors import PolicyError, UsageError
 from checker.gate import CheckRequest, run_check
 from checker.loaders import LineDict, load_document
+from checker.policy import Exclude
 from checker.ruleapi import Rule
 
 CASE_FILE = "case.yaml"
@@ -71,7 +72,12 @@ def run_cases(folder: Path, policies: Sequence[Path], registry: Mapping[str, Rul
     for case in cases:
         env, repository, verdict, wanted = _expected(case)
         request = CheckRequest(
-            paths=[case], root=case, policies=policies, env=env, excludes=[CASE_FILE], templates_only=not repository
+            paths=[case],
+            root=case,
+            policies=policies,
+            env=env,
+            fixed_excludes=[Exclude(CASE_FILE, "policy test")],
+            templates_only=not repository,
         )
         run = run_check(request, registry)
         problems = []

@@ -6,18 +6,41 @@ report builder as plain data.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+MAX_DIRTY_REASONS = 50
 
 
 @dataclass(frozen=True, slots=True)
 class SourceFacts:
+    """The checkout a check ran in. ``dirty`` means the files judged are not
+    exactly the commit's: a tracked file changed, or a policy input (an
+    overlay, a waiver set, an approval, an adoption baseline, a rules folder)
+    is not committed; ``dirty_reasons`` say which. Untracked templates and
+    evidence (``cdk.out``, coverage reports) are normal in a build: they are
+    ``untracked_inputs``, listed with their digests, and not dirty."""
+
     repository: str | None
     commit: str
     branch: str | None
     dirty: bool
+    dirty_reasons: tuple[str, ...] = ()
+    untracked_inputs: tuple[tuple[str, str], ...] = ()  # (path, sha256)
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "repository": self.repository,
+            "commit": self.commit,
+            "branch": self.branch,
+            "dirty": self.dirty,
+            "dirty_reasons": list(self.dirty_reasons),
+            "untracked_inputs": [{"path": p, "sha256": d} for p, d in self.untracked_inputs],
+        }
 
 
 def git(cwd: Path, *args: str, timeout: float = 30) -> str | None:
@@ -34,27 +57,85 @@ def git(cwd: Path, *args: str, timeout: float = 30) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def _git(root: Path, *args: str) -> str | None:
+def git_text(root: Path, *args: str) -> str | None:
+    """What a git command prints, stripped; None when it fails."""
     out = git(root, *args, timeout=10)
     return None if out is None else out.strip()
 
 
-_CREDENTIALS = re.compile(r"(?<=://)[^/@]+@")
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
 
 
-def git_facts(root: Path) -> SourceFacts | None:
-    """Commit, branch, dirty flag and remote of the checkout at ``root``; None outside git."""
-    commit = _git(root, "rev-parse", "HEAD")
+def normalize_repository(remote: str) -> str | None:
+    """``host/owner/name`` for any spelling of a remote URL (https, ssh, scp-like
+    ``git@host:owner/name.git``), lower-cased, without credentials, port or
+    ``.git``; what approvals and keyrings name a repository by."""
+    text = remote.strip()
+    if "://" in text:
+        rest = text.split("://", 1)[1]
+        host, _, path = rest.partition("/")
+        host = host.rsplit("@", 1)[-1].split(":", 1)[0]
+    elif ":" not in text and not text.startswith(("/", ".")):
+        host, _, path = text.partition("/")  # already host/owner/name
+    else:
+        match = _SCP_LIKE.match(text)
+        if match is None:
+            return None  # a local path: no repository identity
+        host, path = match["host"], match["path"]
+    path = path.strip("/").removesuffix(".git").strip("/")
+    if not host or not path:
+        return None
+    return f"{host}/{path}".lower()
+
+
+def _z(output: str | None) -> list[str]:
+    return [p for p in (output or "").split("\0") if p]
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def git_facts(
+    root: Path, policy_inputs: Sequence[Path] = (), judged: Sequence[str] = ()
+) -> SourceFacts | None:
+    """Commit, branch, remote and dirty state of the checkout at ``root``;
+    None outside git. ``policy_inputs`` (team-side files and folders that
+    shape the verdict) make the tree dirty unless committed unchanged;
+    ``judged`` (root-relative templates and evidence) are listed when git
+    does not track them."""
+    commit = git_text(root, "rev-parse", "HEAD")
     if not commit:
         return None
-    branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD")
-    status = _git(root, "status", "--porcelain", "--untracked-files=no")
-    remote = _git(root, "config", "--get", "remote.origin.url")
+    branch = git_text(root, "rev-parse", "--abbrev-ref", "HEAD")
+    remote = git_text(root, "config", "--get", "remote.origin.url")
+    reasons = [f"modified: {p[3:]}" for p in _z(git(root, "status", "--porcelain=v1", "-z", "--untracked-files=no"))]
+    tracked = set(_z(git(root, "ls-files", "-z")))
+    real_root = Path(os.path.realpath(root))
+    for given in policy_inputs:
+        real = Path(os.path.realpath(given))
+        try:
+            real.relative_to(real_root)
+        except ValueError:
+            continue  # outside the checkout: recorded with its digest elsewhere, not part of the commit
+        files = sorted(p for p in real.rglob("*") if p.is_file()) if real.is_dir() else [real]
+        for file in files:
+            relpath = file.relative_to(real_root).as_posix()
+            # Ignored files count too: a .gitignore'd overlay is as uncommitted as any other.
+            if relpath not in tracked and "__pycache__" not in file.parts:
+                reasons.append(f"untracked policy input: {relpath}")
+    listed = [(p, _sha256(root / p)) for p in judged if p not in tracked]
     return SourceFacts(
-        repository=_CREDENTIALS.sub("", remote) if remote else None,
+        repository=normalize_repository(remote) if remote else None,
         commit=commit,
         branch=None if branch in (None, "HEAD") else branch,
-        dirty=bool(status),
+        dirty=bool(reasons),
+        dirty_reasons=tuple(reasons[:MAX_DIRTY_REASONS])
+        + ((f"and {len(reasons) - MAX_DIRTY_REASONS} more",) if len(reasons) > MAX_DIRTY_REASONS else ()),
+        untracked_inputs=tuple(sorted(listed)),
     )
 
 

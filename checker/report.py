@@ -19,6 +19,7 @@ from checker.discovery import Skipped
 from checker.engine import Evaluation, RuleResult, describe_findings
 from checker.policy import Policy
 from checker.provenance import SourceFacts
+from checker.times import utc_text
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://checker.dev/compliance-report/v1"
@@ -53,6 +54,10 @@ def _result(result: RuleResult) -> dict[str, Any]:
         out["scope"] = result.setting.scope.describe()
     if result.errors:
         out["errors"] = list(result.errors)
+    if result.meta.source:
+        out["source"] = result.meta.source
+    if result.meta.source_sha256:
+        out["source_sha256"] = result.meta.source_sha256
     return out
 
 
@@ -60,16 +65,9 @@ def _waivers(evaluation: Evaluation) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {"applied": [], "expired": [], "unused": [], "ignored": []}
     for outcome in evaluation.waivers:
         out[outcome.state].append({**outcome.waiver.describe(), "matched": outcome.matched})
-    for inline in evaluation.ignored_inline:
-        out["ignored"].append(
-            {
-                "kind": "inline",
-                "rule": str(inline.entry.get("rule")),
-                "source": f"{inline.template}:{inline.entry.line}",
-                "resource": inline.resource,
-                "why": "the baseline does not allow inline suppressions",
-            }
-        )
+    for decision in evaluation.decisions:
+        if not decision.approved:
+            out["ignored"] += [{**w.describe(), "why": decision.why} for w in decision.relaxation.waivers]
     return out
 
 
@@ -77,13 +75,21 @@ def _break_glass(evaluation: Evaluation) -> dict[str, Any] | None:
     glass = evaluation.break_glass
     if glass is None:
         return None
+    decision = next((d for d in evaluation.decisions if d.relaxation.break_glass is glass), None)
+    approved = decision is not None and decision.approved
+    refused = None
+    if not approved:
+        refused = decision.why if decision is not None else "not approved"
+    elif not evaluation.break_glass_active:
+        refused = "the break-glass record has expired"
     return {
         "incident": glass.incident,
-        "approved_by": glass.approved_by,
+        "approved_by": decision.approvers if decision is not None and approved else "",
         "reason": glass.reason,
-        "expires": glass.expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "expires": utc_text(glass.expires),
         "source": glass.source,
         "active": evaluation.break_glass_active,
+        "refused": refused,
         "overridden": evaluation.blocking if evaluation.break_glass_active else [],
     }
 
@@ -99,6 +105,7 @@ def build_statement(
     evidence: Sequence[Mapping[str, Any]] = (),
     data_sources: Sequence[Mapping[str, str]] = (),
     templates_only: bool = False,
+    inputs: Mapping[str, Any],
     started: str,
     finished: str,
 ) -> dict[str, Any]:
@@ -114,15 +121,14 @@ def build_statement(
             "version": policy.version,
             "digest": policy.digest,
             "layers": [layer.describe() for layer in policy.layers],
+            # The baseline itself (its digest is `digest`), so that verify can
+            # check approvals against the approvers it names.
+            "document": dict(policy.document),
         },
-        "source": None
-        if source is None
-        else {
-            "repository": source.repository,
-            "commit": source.commit,
-            "branch": source.branch,
-            "dirty": source.dirty,
-        },
+        "source": None if source is None else source.describe(),
+        "vcs": "none" if source is None else "git",
+        "inputs": dict(inputs),
+        "relaxations": [d.describe() for d in evaluation.decisions],
         "ci": dict(ci) if ci else None,
         # What ran: a templates-only check (a pre-commit hook's) has no coverage,
         # scan or repository results, and verify refuses it unless told otherwise.

@@ -78,6 +78,7 @@ class RuleMeta:
     sam_expanded: bool = False
     mandatory: bool = False
     source: str = ""
+    source_sha256: str = ""  # of the rule's file, stamped by the registry; the report carries it
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fnmatch
 import hashlib
 import json
 import re
@@ -26,13 +27,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from checker.errors import InputError
-from checker.loaders import load_document
+from checker.errors import InputError, UsageError
+from checker.loaders import line_of, load_text, read_text
 from checker.signing import PAYLOAD_TYPE, PublicKey, key_id, load_public_key, pae, verify_signature
 
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
 CLOCK_SKEW = timedelta(minutes=5)
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+ENVS = ("dev", "staging", "prod")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,11 @@ class TrustedKey:
     not_before: datetime | None = None
     not_after: datetime | None = None
     revoked: bool = False
+    # Glob patterns (fnmatchcase) for the report's source.repository, host/owner/name; empty: any.
+    repositories: tuple[str, ...] = ()
+
+    def label(self) -> str:
+        return self.keyid + (f" ({self.owner})" if self.owner else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +60,11 @@ class Rejection:
 
 @dataclass(frozen=True, slots=True)
 class Expectations:
-    """What the release side requires of a report."""
+    """What the release side requires of a report.
+
+    A field left at its default checks nothing, except two that reject by
+    default: a report from a dirty checkout (``allow_dirty``) or from outside
+    git (``allow_no_git``), since then no commit names what was judged."""
 
     trust: Sequence[TrustedKey]
     subjects: Sequence[Path] = ()
@@ -64,6 +75,32 @@ class Expectations:
     allow_break_glass: bool = False
     allow_templates_only: bool = False
     now: datetime | None = None
+    env: str | None = None
+    allow_dirty: bool = False
+    allow_no_git: bool = False
+    templates: Sequence[Path] = ()
+    min_checker_version: str | None = None
+    require_scans_run: bool = False
+    reject_cached: bool = False
+    require_builtin_rules: bool = False
+
+    def __post_init__(self) -> None:
+        # A threshold of 0 would accept an envelope with no valid signature at all.
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, int) or self.threshold < 1:
+            raise UsageError(f"--threshold must be 1 or more, not {self.threshold!r}")
+        if self.env is not None and self.env not in ENVS:
+            raise UsageError(f"--env must be one of {', '.join(ENVS)}, not {self.env!r}")
+        if self.min_checker_version is not None:
+            try:
+                from packaging.version import InvalidVersion, Version
+            except ImportError:
+                raise UsageError("--min-checker-version needs the 'packaging' package installed") from None
+            try:
+                Version(self.min_checker_version)
+            except InvalidVersion:
+                raise UsageError(
+                    f"--min-checker-version {self.min_checker_version!r} is not a PEP 440 version"
+                ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +144,10 @@ def _strict_json(data: bytes) -> Any:
     return json.loads(data, object_pairs_hook=_no_duplicates)
 
 
+def _text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _parse_time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -131,84 +172,149 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit])
 
 
-def load_trust(path: Path) -> list[TrustedKey]:
-    """A public key PEM file, or a keyring (YAML or JSON) of keys with
-    ``public_key`` (PEM) or ``public_key_file``, ``id``, ``owner``,
-    ``not_before``, ``not_after`` and ``revoked``."""
-    display = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read trust file: {exc.strerror}", path=display) from None
-    if b"-----BEGIN PUBLIC KEY-----" in raw and not raw.lstrip().startswith((b"keys", b"{")):
-        key = load_public_key(raw, display)
-        return [TrustedKey(key_id(key), key)]
-    data = load_document(path, display)
-    entries = data.get("keys") if isinstance(data, dict) else None
-    if not isinstance(entries, list) or not entries:
-        raise InputError("a keyring needs a non-empty 'keys' list", path=display, line=1, field="keys")
-    keys = []
-    for index, entry in enumerate(entries):
-        line = entries.item_lines[index] if hasattr(entries, "item_lines") else None
-        where = f"keys[{index}]"
-        if not isinstance(entry, dict):
-            raise InputError("each key must be a mapping", path=display, line=line, field=where)
-        unknown = set(entry) - {
-            "id",
-            "owner",
-            "public_key",
-            "public_key_file",
-            "not_before",
-            "not_after",
-            "revoked",
-        }
-        if unknown:
-            raise InputError(f"unknown field {sorted(unknown)[0]!r}", path=display, line=line, field=where)
-        if isinstance(entry.get("public_key"), str):
-            pem = entry["public_key"].encode()
-        elif isinstance(entry.get("public_key_file"), str):
-            try:
-                pem = (path.parent / entry["public_key_file"]).read_bytes()
-            except OSError as exc:
-                raise InputError(
-                    f"cannot read {entry['public_key_file']}: {exc.strerror}",
-                    path=display,
-                    line=line,
-                    field=f"{where}.public_key_file",
-                ) from None
-        else:
-            raise InputError("needs public_key (PEM) or public_key_file", path=display, line=line, field=where)
-        key = load_public_key(pem, f"{display} {where}")
-        computed = key_id(key)
-        if entry.get("id") not in (None, computed):
-            raise InputError(
-                f"id does not match the key (its id is {computed})",
-                path=display,
-                line=line,
-                field=f"{where}.id",
-            )
-        times = {}
-        for name in ("not_before", "not_after"):
-            if entry.get(name) is not None:
-                times[name] = _parse_time(entry[name])
-                if times[name] is None:
-                    raise InputError("must be an ISO 8601 time", path=display, line=line, field=f"{where}.{name}")
-        revoked = entry.get("revoked", False)
-        if not isinstance(revoked, bool):
-            raise InputError("must be true or false", path=display, line=line, field=f"{where}.revoked")
-        keys.append(
-            TrustedKey(computed, key, entry.get("owner"), times.get("not_before"), times.get("not_after"), revoked)
+_PEM_BLOCK = re.compile(rb"\A\s*-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----\s*\Z")
+_KEY_FIELDS = frozenset(
+    {"id", "owner", "public_key", "public_key_file", "not_before", "not_after", "revoked", "repositories"}
+)
+
+
+def _strict_pem(pem: bytes, display: str, line: int | None = None, where: str | None = None) -> PublicKey:
+    """Exactly one ``PUBLIC KEY`` block and nothing else: the PEM parser would
+    skip text around a block, so a keyring that embeds a key would pass as it."""
+    if not _PEM_BLOCK.match(pem):
+        raise InputError(
+            "must be exactly one PEM 'PUBLIC KEY' block, with nothing but whitespace around it",
+            path=display,
+            line=line,
+            field=where,
         )
-    return keys
+    return load_public_key(pem, display if where is None else f"{display} {where}")
 
 
-def _merge_trust(keys: Sequence[TrustedKey]) -> dict[str, TrustedKey]:
-    """One entry per key: a key listed twice counts once, and revocation wins."""
-    merged: dict[str, TrustedKey] = {}
+def load_trust(path: Path) -> list[TrustedKey]:
+    """Trusted keys from a file, decided by its structure with no fallback.
+
+    A file whose first non-blank bytes are ``-----BEGIN`` is a PEM file: one
+    ``PUBLIC KEY`` block, no restrictions. Anything else is a keyring (YAML or
+    JSON): a mapping whose only key is ``keys``, a non-empty list of keys with
+    ``public_key`` (PEM) or ``public_key_file``, and optionally ``id``,
+    ``owner``, ``not_before``, ``not_after``, ``revoked`` and ``repositories``
+    (glob patterns for the reports' ``host/owner/name`` repository). Any other
+    field is an error, so that a misspelt restriction never goes unenforced."""
+    display = str(path)
+    raw, text = read_text(path, display)
+    if raw.lstrip().startswith(b"-----BEGIN"):
+        key = _strict_pem(raw, display)
+        return [TrustedKey(key_id(key), key)]
+    data = load_text(text, display)
+    if not isinstance(data, dict):
+        raise InputError("a keyring must be a mapping with a 'keys' list", path=display, line=line_of(data) or 1)
+    for name in data:
+        if name != "keys":
+            raise InputError(
+                "unknown top-level field (a keyring has only 'keys')",
+                path=display,
+                line=line_of(data, name),
+                field=str(name),
+            )
+    entries = data.get("keys")
+    if not isinstance(entries, list) or not entries:
+        raise InputError(
+            "a keyring needs a non-empty 'keys' list", path=display, line=line_of(data, "keys") or 1, field="keys"
+        )
+    return [_trusted_key(path, entries, index) for index in range(len(entries))]
+
+
+def _trusted_key(path: Path, entries: list[Any], index: int) -> TrustedKey:
+    display = str(path)
+    entry = entries[index]
+    where = f"keys[{index}]"
+    line = line_of(entries, index)
+    if not isinstance(entry, dict):
+        raise InputError("each key must be a mapping", path=display, line=line, field=where)
+
+    def fail(name: str, message: str) -> InputError:
+        return InputError(message, path=display, line=line_of(entry, name) or line, field=f"{where}.{name}")
+
+    for name in entry:
+        if name not in _KEY_FIELDS:
+            raise fail(str(name), f"unknown field (a key has {', '.join(sorted(_KEY_FIELDS))})")
+    if ("public_key" in entry) == ("public_key_file" in entry):
+        raise InputError("needs public_key (PEM) or public_key_file, one of them", path=display, line=line, field=where)
+    if "public_key" in entry:
+        if not isinstance(entry["public_key"], str):
+            raise fail("public_key", "must be a PEM text")
+        pem = entry["public_key"].encode()
+        name = "public_key"
+    else:
+        if not isinstance(entry["public_key_file"], str):
+            raise fail("public_key_file", "must be a file name")
+        try:
+            pem = (path.parent / entry["public_key_file"]).read_bytes()
+        except OSError as exc:
+            raise fail("public_key_file", f"cannot read {entry['public_key_file']}: {exc.strerror}") from None
+        name = "public_key_file"
+    key = _strict_pem(pem, display, line_of(entry, name) or line, f"{where}.{name}")
+    computed = key_id(key)
+    if entry.get("id") is not None and entry["id"] != computed:
+        raise fail("id", f"id does not match the key (its id is {computed})")
+    owner = entry.get("owner")
+    if owner is not None and not isinstance(owner, str):
+        raise fail("owner", "must be a string")
+    times: dict[str, datetime | None] = {}
+    for name in ("not_before", "not_after"):
+        times[name] = None if entry.get(name) is None else _parse_time(entry[name])
+        if entry.get(name) is not None and times[name] is None:
+            raise fail(name, "must be an ISO 8601 time")
+    revoked = entry.get("revoked", False)
+    if not isinstance(revoked, bool):
+        raise fail("revoked", "must be true or false")
+    repositories = entry.get("repositories")
+    if repositories is not None and (
+        not isinstance(repositories, list)
+        or not repositories
+        or not all(isinstance(r, str) and r.strip() for r in repositories)
+    ):
+        # An empty list would read as "no restriction": leave the field out for that.
+        raise fail("repositories", "must be a non-empty list of glob patterns (host/owner/name)")
+    return TrustedKey(
+        computed,
+        key,
+        owner,
+        times["not_before"],
+        times["not_after"],
+        revoked,
+        tuple(repositories or ()),
+    )
+
+
+def _merge_trust(keys: Sequence[TrustedKey]) -> dict[str, tuple[TrustedKey, ...]]:
+    """Every listing of each key, by key id. The key counts once toward the
+    threshold, and every listing's restrictions apply: a key revoked, outside
+    its window or scoped to repositories in one trust file is so in all."""
+    merged: dict[str, tuple[TrustedKey, ...]] = {}
     for key in keys:
-        seen = merged.get(key.keyid)
-        merged[key.keyid] = key if seen is None or key.revoked else seen
+        merged[key.keyid] = (*merged.get(key.keyid, ()), key)
     return merged
+
+
+def _validity_problem(listings: Sequence[TrustedKey], now: datetime) -> str | None:
+    for key in listings:
+        if key.not_after is not None and now > key.not_after:
+            return f"key {key.label()} expired at {_text(key.not_after)}"
+        if key.not_before is not None and now < key.not_before:
+            return f"key {key.label()} is not valid before {_text(key.not_before)}"
+    return None
+
+
+def _repository_problem(listings: Sequence[TrustedKey], repository: Any) -> str | None:
+    for key in listings:
+        if key.repositories and not (
+            isinstance(repository, str) and any(fnmatch.fnmatchcase(repository, p) for p in key.repositories)
+        ):
+            named = repository if isinstance(repository, str) else "no repository"
+            return f"key {key.label()} signs only for {', '.join(key.repositories)}; the report is for {named}"
+    return None
 
 
 def _file_sha256(path: Path) -> str:
@@ -217,6 +323,118 @@ def _file_sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _input_sha256(path: Path, what: str) -> str:
+    try:
+        return _file_sha256(path)
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror}", path=str(path)) from None
+
+
+def _builtin_rule_sha256(base: Path, source: str) -> str | None:
+    """The digest of ``rules/<relative>`` in this installation's catalogue, or
+    None when there is no such file (or the name tries to leave the folder)."""
+    parts = source.removeprefix("rules/").split("/")
+    if any(part in ("", ".", "..") or "\\" in part for part in parts):
+        return None
+    file = base.joinpath(*parts)
+    try:
+        if not file.resolve().is_relative_to(base) or not file.is_file():
+            return None
+        return _file_sha256(file)
+    except OSError:
+        return None
+
+
+def _foreign_rules(results: Sequence[dict[str, Any]]) -> list[str]:
+    """Each result whose rule is not, byte for byte, a file of this
+    installation's built-in catalogue, as ``ID (why)``."""
+    from checker.registry import builtin_rules_dir
+
+    base = builtin_rules_dir().resolve()
+    digests: dict[str, str | None] = {}
+    foreign = []
+    for result in results:
+        rule, source = result.get("rule"), result.get("source")
+        if not isinstance(source, str):
+            foreign.append(f"{rule} (no source)")
+            continue
+        if not source.startswith("rules/"):
+            foreign.append(f"{rule} (from {source})")
+            continue
+        if source not in digests:
+            digests[source] = _builtin_rule_sha256(base, source)
+        if digests[source] is None:
+            foreign.append(f"{rule} ({source} is not in the built-in catalogue)")
+        elif result.get("source_sha256") != digests[source]:
+            foreign.append(f"{rule} ({source} differs from the built-in file)")
+    return foreign
+
+
+def _listed(items: Sequence[str], limit: int) -> str:
+    shown = "; ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _relaxation_problems(predicate: dict[str, Any], now: datetime) -> list[Rejection]:
+    """Each relaxation the report says was approved, decided again by the same
+    function the check used, against the approvers of the report's baseline
+    (whose digest is the one pinned), at verification time."""
+    from checker.canonical import digest_of
+    from checker.errors import PolicyError
+    from checker.relax.approvers import parse_approvers
+    from checker.relax.decide import Context, decide
+    from checker.relax.model import Relaxation
+
+    policy = predicate["policy"]
+    document = policy.get("document")
+    if not isinstance(document, dict) or digest_of(document) != policy["digest"]:
+        return [Rejection("policy-document", "the report's baseline does not match its policy digest")]
+    try:
+        approvers = parse_approvers(document.get("approvers") or {}, "the report's baseline")
+    except PolicyError as exc:
+        return [Rejection("policy-document", f"the report's baseline has malformed approvers: {exc}")]
+    settings = document.get("settings") or {}
+    source = predicate.get("source") or {}
+    context = Context(
+        now, source.get("repository"), source.get("commit"), bool(settings.get("inline_suppressions", False))
+    )
+    problems = []
+    approved = set()
+    for record in predicate["relaxations"]:
+        if record["status"] != "approved":
+            continue
+        relaxation = Relaxation(
+            record["kind"],
+            record["source"],
+            Path(record["source"]),
+            record["digest"],
+            tuple(record["rules"]),
+            envelope=record["envelope"],
+        )
+        decision = decide(relaxation, approvers, context)
+        if decision.approved:
+            approved.add(record["source"])
+        else:
+            problems.append(
+                Rejection("relaxation-unapproved", f"{record['kind']} {record['source']}: {decision.why}")
+            )
+    for waiver in predicate["waivers"]["applied"]:
+        carrier = waiver.get("relaxation")
+        if waiver["kind"] != "policy" and carrier not in approved:
+            problems.append(
+                Rejection(
+                    "relaxation-unapproved",
+                    f"waiver {waiver['id']} ({waiver['kind']}, {waiver['rule']}) was applied without an approval "
+                    "that holds now",
+                )
+            )
+    glass = predicate.get("break_glass")
+    if glass and glass.get("active") and glass.get("source") not in approved:
+        why = f"break-glass {glass.get('source')} is not approved by the baseline's approvers"
+        problems.append(Rejection("relaxation-unapproved", why))
+    return problems
 
 
 def _statement_problems(statement: Any) -> list[str]:
@@ -270,10 +488,14 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
     if envelope["payloadType"] != PAYLOAD_TYPE:
         reasons.append(Rejection("payload-type", f"payload type is {envelope['payloadType']!r}, not {PAYLOAD_TYPE!r}"))
 
-    # 3. Signatures by trusted, unrevoked keys; each key counts once.
+    # 3. Signatures by trusted keys, each key counted once; a revoked key, or
+    # one outside its validity window *now*, does not count. The window is
+    # judged at verification time: the report's own dates are the signer's
+    # claim, and a retired key could backdate a report into its window.
     trust = _merge_trust(expect.trust)
     message = pae(envelope["payloadType"], payload)
-    good: dict[str, TrustedKey] = {}
+    good: dict[str, tuple[TrustedKey, ...]] = {}
+    refused: set[str] = set()
     saw_unknown = saw_bad = False
     for entry in signatures:
         if not isinstance(entry, dict) or not isinstance(entry.get("sig"), str):
@@ -291,18 +513,23 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
         if not candidates:
             saw_unknown = True
             continue
-        matched = next((k for k in candidates if verify_signature(k.public_key, signature, message)), None)
+        matched = next((k for k in candidates if verify_signature(k[0].public_key, signature, message)), None)
         if matched is None:
             saw_bad = True
-        elif matched.revoked:
-            reasons.append(
-                Rejection(
-                    "key-revoked",
-                    f"signed by revoked key {matched.keyid}" + (f" ({matched.owner})" if matched.owner else ""),
-                )
-            )
+            continue
+        matched_id = matched[0].keyid
+        if matched_id in good or matched_id in refused:
+            continue
+        revoked = next((k for k in matched if k.revoked), None)
+        outside = _validity_problem(matched, now)
+        if revoked is not None:
+            refused.add(matched_id)
+            reasons.append(Rejection("key-revoked", f"signed by revoked key {revoked.label()}"))
+        elif outside is not None:
+            refused.add(matched_id)
+            reasons.append(Rejection("key-expired", f"{outside}; keys are judged at verification time ({_text(now)})"))
         else:
-            good[matched.keyid] = matched
+            good[matched_id] = matched
     if len(good) < expect.threshold:
         if saw_bad:
             reasons.append(
@@ -331,33 +558,40 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
         shown = "; ".join(problems[:3]) + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")
         return reject("statement-malformed", f"statement does not match the report schema: {shown}")
     predicate = statement["predicate"]
+    source = predicate.get("source")
     keyids = tuple(sorted(good))
     finished = _parse_time(predicate["timestamps"]["finished"])
     assert finished is not None  # the schema pins the format
 
-    # 5. Keys inside their validity window at signing time.
-    for key in good.values():
-        if (key.not_before and finished < key.not_before) or (key.not_after and finished > key.not_after):
-            reasons.append(
-                Rejection(
-                    "key-expired",
-                    f"key {key.keyid} was not valid when the report was made ({finished:%Y-%m-%dT%H:%M:%SZ})",
-                )
-            )
+    # 5. A key scoped to repositories signs only for them.
+    repository = source.get("repository") if isinstance(source, dict) else None
+    for listings in good.values():
+        scope = _repository_problem(listings, repository)
+        if scope is not None:
+            reasons.append(Rejection("key-repository", scope))
 
     # 6. Bound to the artifacts given.
     digests = {d.get("sha256") for s in statement["subject"] for d in [s.get("digest", {})]}
     for path in expect.subjects:
-        try:
-            actual = _file_sha256(path)
-        except OSError as exc:
-            raise InputError(f"cannot read subject: {exc.strerror}", path=str(path)) from None
+        actual = _input_sha256(path, "subject")
         if actual not in digests:
             reasons.append(
                 Rejection("subject-mismatch", f"{path} (sha256:{actual[:12]}…) is not a subject of this report")
             )
 
-    # 7. The pinned policy.
+    # 7. The templates given were judged, and loaded without error.
+    judged = {t["sha256"] for t in predicate["templates"] if t["status"] == "ok"}
+    for path in expect.templates:
+        actual = _input_sha256(path, "template")
+        if actual not in judged:
+            reasons.append(
+                Rejection(
+                    "template-not-judged",
+                    f"template {path} (sha256:{actual[:12]}…) is not one this report judged (with status ok)",
+                )
+            )
+
+    # 8. The pinned policy.
     if expect.policy_digest and predicate["policy"]["digest"] != expect.policy_digest:
         reasons.append(
             Rejection(
@@ -366,28 +600,116 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
             )
         )
 
-    # 8. Fresh, and not from the future.
+    # 8b. Every relaxation the report applied, approved by the approvers of
+    # the baseline it carries (held to the digest above), judged now.
+    reasons += _relaxation_problems(predicate, now)
+
+    # 9. The rules that judged are this installation's built-in ones, byte for byte.
+    if expect.require_builtin_rules:
+        foreign = _foreign_rules(predicate["results"])
+        if foreign:
+            reasons.append(
+                Rejection(
+                    "rule-source",
+                    f"rules not from this installation's built-in catalogue: {_listed(foreign, 10)}",
+                )
+            )
+
+    # 10. A recent enough checker made the report.
+    if expect.min_checker_version is not None:
+        from packaging.version import InvalidVersion, Version
+
+        version = predicate["tool"]["version"]
+        try:
+            too_old = Version(version) < Version(expect.min_checker_version)
+        except InvalidVersion:
+            reasons.append(Rejection("checker-version", f"the report's checker version {version!r} is not PEP 440"))
+        else:
+            if too_old:
+                reasons.append(
+                    Rejection(
+                        "checker-version",
+                        f"the report was made by checker {version}, older than the required "
+                        f"{expect.min_checker_version}",
+                    )
+                )
+
+    # 11. Fresh, and not from the future.
     if finished > now + CLOCK_SKEW:
-        reasons.append(Rejection("report-future", f"report is dated {finished:%Y-%m-%dT%H:%M:%SZ}, in the future"))
+        reasons.append(Rejection("report-future", f"report is dated {_text(finished)}, in the future"))
     elif expect.max_age is not None and now - finished > expect.max_age:
         reasons.append(
             Rejection(
                 "report-too-old",
-                f"report is from {finished:%Y-%m-%dT%H:%M:%SZ}, older than the allowed {expect.max_age}",
+                f"report is from {_text(finished)}, older than the allowed {expect.max_age}",
             )
         )
 
-    # 9. The expected commit.
+    # 12. The expected environment: a check without --env judged no env's rules.
+    if expect.env is not None and predicate["env"] != expect.env:
+        found = predicate["env"] or "no env (the check ran without --env)"
+        reasons.append(Rejection("env-mismatch", f"report is for {found}, not {expect.env}"))
+
+    # 13. The expected commit.
     if expect.commit:
-        source = predicate.get("source") or {}
-        commits = {source.get("commit")} | {s["digest"].get("gitCommit") for s in statement["subject"]}
+        commits = {(source or {}).get("commit")} | {s["digest"].get("gitCommit") for s in statement["subject"]}
         commits.discard(None)
         wanted = expect.commit.lower()
         if len(wanted) < 7 or not any(isinstance(c, str) and c.startswith(wanted) for c in commits):
             found = ", ".join(sorted(str(c) for c in commits)) or "none"
             reasons.append(Rejection("commit-mismatch", f"report is for commit {found}, not {expect.commit}"))
 
-    # 10. Break-glass lets a blocked build through; the release side must opt in.
+    # 14. A git checkout, and a clean one: otherwise no commit names what was judged.
+    if (predicate.get("vcs") != "git" or not isinstance(source, dict)) and not expect.allow_no_git:
+        reasons.append(
+            Rejection(
+                "no-git",
+                "the check ran outside a git checkout, so no commit names what was judged; "
+                "rerun verify with --allow-no-git to accept it",
+            )
+        )
+    if isinstance(source, dict) and source.get("dirty") is not False and not expect.allow_dirty:
+        why = [str(r) for r in source.get("dirty_reasons") or []]
+        reasons.append(
+            Rejection(
+                "dirty",
+                f"the checkout was dirty ({_listed(why, 5) or 'no reason given'}), so commit "
+                f"{source.get('commit')} is not what was judged; rerun verify with --allow-dirty to accept it",
+            )
+        )
+
+    # 15. Results reused from a cache were judged by an earlier run, not this one.
+    if expect.reject_cached:
+        cache = predicate["inputs"]["cache"]
+        if cache["authenticated"] or cache["template_hits"] > 0 or cache["scan_hits"] > 0:
+            reasons.append(
+                Rejection(
+                    "cached-results",
+                    f"{cache['template_hits']} template and {cache['scan_hits']} scan result(s) came from "
+                    "the cache, not from this run",
+                )
+            )
+
+    # 16. Scanner results produced by checker running the scanner, not files the build handed in.
+    if expect.require_scans_run:
+        ingested = []
+        for entry in predicate["evidence"]:
+            if entry.get("kind") != "scan":
+                continue
+            obtained = entry.get("obtained")
+            ways = [obtained] if isinstance(obtained, str) else obtained if isinstance(obtained, list) else []
+            if not ways or any(way != "ran" for way in ways):
+                ingested.append(f"{entry.get('tool')} ({', '.join(map(str, ways)) or 'not obtained'})")
+        if ingested:
+            reasons.append(
+                Rejection(
+                    "scan-ingested",
+                    f"scan results that checker did not produce by running the scanner (--run-scans): "
+                    f"{_listed(ingested, 10)}",
+                )
+            )
+
+    # 17. Break-glass lets a blocked build through; the release side must opt in.
     glass = predicate.get("break_glass")
     if glass and glass.get("active") and not expect.allow_break_glass:
         reasons.append(
@@ -399,7 +721,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
             )
         )
 
-    # 11. A templates-only check (a pre-commit hook's) never judged coverage,
+    # 18. A templates-only check (a pre-commit hook's) never judged coverage,
     # scans or the repository: its pass says nothing about them.
     if predicate.get("checked") == "templates-only" and not expect.allow_templates_only:
         reasons.append(
@@ -410,7 +732,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
             )
         )
 
-    # 12. The verdict itself.
+    # 19. The verdict itself.
     if predicate["verdict"] != "pass":
         failed = ", ".join(predicate["summary"]["blocking"]) or "unknown rules"
         reasons.append(Rejection("verdict-fail", f"the report's verdict is fail ({failed})"))

@@ -121,5 +121,7 @@ def covered_project(coverage_outputs: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def scan_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One scan cache for the session: each scanner runs once per distinct file."""
+    """One scan cache for the session: each scanner runs once per distinct file.
+    Its entries are authenticated with a secret, as a CI would set it."""
+    os.environ.setdefault("CHECKER_CACHE_KEY", "the test suite's cache secret")
     return tmp_path_factory.mktemp("scan-cache")

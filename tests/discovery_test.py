@@ -8,13 +8,14 @@ import pytest
 
 from checker.discovery import discover
 from checker.errors import UsageError
+from checker.policy import Exclude
 from checker.templates import load_template
 
 CFN = "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  T:\n    Type: AWS::SNS::Topic\n"
 CFN_JSON = json.dumps({"Resources": {"T": {"Type": "AWS::SNS::Topic"}}})
 
 
-def _found(tmp_path: Path, *paths: Path, excludes: tuple[str, ...] = ()) -> dict[str, str]:
+def _found(tmp_path: Path, *paths: Path, excludes: tuple[Exclude, ...] = ()) -> dict[str, str]:
     result = discover(paths or (tmp_path,), tmp_path, excludes)
     templates = {}
     for candidate in result.candidates:
@@ -100,7 +101,9 @@ def test_excludes_and_explicit_files(tmp_path: Path, write) -> None:  # type: ig
     write("a/t.yaml", CFN)
     write("b/t.yaml", CFN)
     notes = write("notes.yaml", "just: notes\n")
-    assert set(_found(tmp_path, excludes=("b",))) == {"a/t.yaml"}
+    assert set(_found(tmp_path, excludes=(Exclude("b", "test"),))) == {"a/t.yaml"}
+    skipped = discover([tmp_path], tmp_path, [Exclude("b", "--exclude")]).skipped
+    assert [(s.relpath, s.reason) for s in skipped] == [("b", "excluded by --exclude: b")]
     # A file named explicitly is checked even if it does not look like a template.
     result = discover([notes], tmp_path)
     template = load_template(result.candidates[0])

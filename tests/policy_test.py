@@ -167,8 +167,10 @@ def test_example_overlay_layers_on_the_example_baseline() -> None:
         now=datetime(2026, 11, 28, tzinfo=UTC),
     )
     assert policy.rules["NAME001"].enforce == "error"
-    assert [w.ticket for w in policy.waivers] == ["PAY-311"]
-    assert policy.excludes == (("tests/fixtures/*", str(repo / "policies" / "team-overlay.example.yaml")),)
+    overlay = str(repo / "policies" / "team-overlay.example.yaml")
+    assert [e.describe() for e in policy.excludes] == [
+        {"glob": "tests/fixtures/*", "source": overlay, "within": ["tests/fixtures/*", "*/tests/fixtures/*"]}
+    ]
 
 
 SCANS = HEAD + "rules: {}\nscans:\n  bandit:\n    covers: ['*.py']\n    threshold: medium\n    min_version: '1.7'\n"

@@ -60,13 +60,14 @@ def test_cache_hits_give_the_same_answer_and_changes_miss(many: Path, tmp_path_f
     policy = load_policy([default_policy_path()], REGISTRY)
     store = tmp_path_factory.mktemp("cache")
     salt = run_salt([builtin_rules_dir()], {"k": "v"}, None, "catalogue")
-    cache = OutcomeCache(store, salt)
+    cache = OutcomeCache(store, salt, b"a CI secret of sixteen bytes or more")
     candidates = discover([many], many).candidates
     cold = evaluate_candidates(candidates, REGISTRY, policy, jobs=1, cache=cache)
     entries = sorted(store.rglob("*.json"))
     assert len(entries) == len(candidates)  # "not a template" is cached too
     warm = evaluate_candidates(candidates, REGISTRY, policy, jobs=1, cache=cache)
     assert _shape(cold) == _shape(warm)
+    assert warm.cache_hits == sum(1 for s in cold.templates) and cold.cache_hits == 0
     # An entry that has been tampered into nonsense is a miss, not a result.
     entries[0].write_text("{not json")
     assert _shape(evaluate_candidates(candidates, REGISTRY, policy, jobs=1, cache=cache)) == _shape(cold)
@@ -95,11 +96,13 @@ def test_cli_cache_and_jobs(many: Path, monkeypatch: pytest.MonkeyPatch, capsys:
     from checker.cli import main
 
     monkeypatch.chdir(many)
+    monkeypatch.setenv("CHECKER_CACHE_KEY", "a CI secret of sixteen bytes or more")
     reports = []
     for args in (["--jobs", "1"], ["--jobs", "2", "--cache", ".cache"], ["--cache", ".cache"]):
         assert main(["check", "--format", "json", *args]) == 1
         report = json.loads(capsys.readouterr().out)
         report["predicate"].pop("timestamps")
+        report["predicate"].pop("inputs")  # says whether, and how much, the cache served
         reports.append(report)
     assert reports[0] == reports[1] == reports[2]
     assert main(["check", "--jobs", "0"]) == 2

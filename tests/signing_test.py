@@ -110,13 +110,13 @@ class _LocalKms:
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.calls: list[str] = []
 
-    def get_public_key(self, KeyId: str) -> dict[str, object]:  # noqa: N803 - boto3's names
+    def get_public_key(self, KeyId: str) -> dict[str, object]:
         der = self.key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         return {"KeySpec": "ECC_NIST_P256", "PublicKey": der}
 
-    def sign(self, KeyId: str, Message: bytes, MessageType: str, SigningAlgorithm: str) -> dict[str, bytes]:  # noqa: N803
+    def sign(self, KeyId: str, Message: bytes, MessageType: str, SigningAlgorithm: str) -> dict[str, bytes]:
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import ec, utils
 

@@ -28,7 +28,9 @@ from checker.repository import load_repository, project_of
 from checker.ruleapi import Rule
 
 if TYPE_CHECKING:
+    from checker.cache import JsonStore
     from checker.gate import CheckRequest
+    from checker.policy import Exclude
 
 
 def _explicit(paths: Sequence[Path], root: Path) -> list[EvidenceInput]:
@@ -55,14 +57,15 @@ def judge_evidence(
     policy: Policy,
     registry: Mapping[str, Rule],
     templates: Sequence[str],
+    excludes: Sequence[Exclude],
     source: SourceFacts | None = None,
+    scan_cache: JsonStore | None = None,
 ) -> tuple[dict[str, RuleResult], list[dict[str, Any]], list[Skipped]]:
     """Run the repository rules; also return the report's evidence entries
     and the evidence files skipped."""
     active = active_rules(registry, policy, "repository")
     root = found.root
     repository = load_repository(root, project_of(request.paths, root))
-    excludes = [*request.excludes, *(g for g, _ in policy.excludes)]
     if excludes:  # what the policy or --exclude keeps out of a check is out of every rule
         repository = replace(repository, files=tuple(f for f in repository.files if not excluded(f, excludes)))
     resolver = PathResolver(root, repository.files)
@@ -72,7 +75,6 @@ def judge_evidence(
     skipped = list(evidence.skipped)
     scans = list(evidence.scans)
     if request.run_scans:
-        from checker.cache import JsonStore
         from checker.evidence.scanrun import run_scans
 
         named = {item.relpath for item in explicit}
@@ -91,7 +93,7 @@ def judge_evidence(
             root,
             resolver,
             jobs=request.jobs or os.cpu_count() or 1,
-            cache=JsonStore(request.cache_dir / "scans") if request.cache_dir else None,
+            cache=scan_cache,
             progress=request.scan_progress,
         )
     base_ref = request.base_ref or base_ref_from(request.environ)

@@ -149,7 +149,7 @@ def test_run_scans_in_parallel_then_from_the_cache(
 ) -> None:
     _tool("bandit")
     resolver = PathResolver(project, load_repository(project, "").files)
-    cache = JsonStore(tmp_path_factory.mktemp("cache"))
+    cache = JsonStore(tmp_path_factory.mktemp("cache"), b"a CI secret of sixteen bytes or more")
     wanted = {"bandit": ["src/safe.py", "src/unsafe.py"], "cfn-lint": ["template.yaml"]}
     first = run_scans(wanted, project, resolver, jobs=2, cache=cache)
     assert [r.tool for r in first] == ["bandit", "cfn-lint"]
@@ -164,6 +164,7 @@ def test_run_scans_in_parallel_then_from_the_cache(
     monkeypatch.setattr("checker.evidence.scanrun._run_batch", refuse)
     again = run_scans(wanted, project, resolver, jobs=2, cache=cache)
     assert [set(r.findings) for r in again] == [set(r.findings) for r in first]
+    assert cache.hits == 3
 
 
 def test_a_missing_scanner_is_a_failure_not_an_empty_pass(project: Path) -> None:

@@ -14,12 +14,16 @@ import fnmatch
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from typing import Any, Literal
 
 from checker.ruleapi import Finding
+from checker.times import parse_time, utc_text
 
 WaiverState = Literal["applied", "expired", "unused"]
+# policy: written in the baseline; team: a waiver set; inline: a template's
+# Metadata; baseline: an adoption baseline entry.
+WaiverKind = Literal["policy", "team", "inline", "baseline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +38,9 @@ class Waiver:
     template: str | None = None  # glob on the template path
     resource: str | None = None  # glob on the logical id
     element: str | None = None  # the offending element, exactly
-    kind: str = "policy"  # policy, inline, baseline
-    fingerprint: str | None = None  # baseline entries match by fingerprint alone
+    kind: WaiverKind = "policy"
+    fingerprint: str | None = None  # adoption baseline entries match by fingerprint alone
+    relaxation: str = ""  # the team-side file that carried it; "" for the baseline's own
 
     def matches(self, rule: str, finding: Finding) -> bool:
         loc = finding.location
@@ -58,9 +63,11 @@ class Waiver:
             "reason": self.reason,
             "ticket": self.ticket,
             "approved_by": self.approved_by,
-            "expires": self.expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "expires": utc_text(self.expires),
             "source": self.source,
         }
+        if self.relaxation:
+            out["relaxation"] = self.relaxation
         scope = {
             k: v
             for k, v in (("template", self.template), ("resource", self.resource), ("element", self.element))
@@ -85,20 +92,8 @@ def fingerprint(rule: str, finding: Finding) -> str:
 
 
 def parse_expiry(value: Any) -> datetime | None:
-    """A date (end of that day, UTC) or an ISO 8601 time."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, date):
-        return datetime.combine(value, time(23, 59, 59), UTC)
-    if not isinstance(value, str):
-        return None
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time(23, 59, 59), UTC)
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    """A date (through the end of that day, UTC) or an ISO 8601 time."""
+    return parse_time(value, date_is_end_of_day=True)
 
 
 @dataclass(frozen=True, slots=True)
