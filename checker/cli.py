@@ -109,6 +109,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     root = Path(args.root) if args.root else Path.cwd()
     if not root.is_dir():
         raise UsageError(f"--root {args.root} is not a directory")
+    if args.cache:
+        from checker.cache import CACHE_KEY_ENV, MIN_SECRET_BYTES, cache_secret
+
+        if cache_secret(os.environ) is None:
+            print(
+                f"checker: --cache is not used: set {CACHE_KEY_ENV} to a secret of at least {MIN_SECRET_BYTES} "
+                "bytes that only the CI holds (entries are authenticated with it)",
+                file=sys.stderr,
+            )
     registry = _registry(args)
     request = CheckRequest(
         paths=[Path(p) for p in (args.paths or ["."])],

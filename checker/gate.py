@@ -196,8 +196,8 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         # Team-side inputs that must be committed for the report to speak for the commit.
         inputs = [*paths[1:], *request.rule_folders, *(r.path for r in relaxations if r.kind != "inline-waivers")]
         inputs += [approval_path(r.path) for r in relaxations if r.kind != "break-glass"]
-        judged = [t.path for t in evaluation.templates] + [c.relpath for c in found.evidence]
-        source = git_facts(root, [p for p in inputs if p.exists()], judged)
+        templates = [t.path for t in evaluation.templates]
+        source = git_facts(root, [p for p in inputs if p.exists()], templates, [c.relpath for c in found.evidence])
     evidence: list[dict[str, Any]] = []
     skipped = list(found.skipped)
     if not request.templates_only:

@@ -100,19 +100,22 @@ def _sha256(path: Path) -> str:
 
 
 def git_facts(
-    root: Path, policy_inputs: Sequence[Path] = (), judged: Sequence[str] = ()
+    root: Path, policy_inputs: Sequence[Path] = (), templates: Sequence[str] = (), evidence: Sequence[str] = ()
 ) -> SourceFacts | None:
     """Commit, branch, remote and dirty state of the checkout at ``root``;
-    None outside git. ``policy_inputs`` (team-side files and folders that
-    shape the verdict) make the tree dirty unless committed unchanged;
-    ``judged`` (root-relative templates and evidence) are listed when git
-    does not track them."""
+    None outside git. A tracked file changed under the root, or a
+    ``policy_inputs`` file (team-side files and folders that shape the
+    verdict) not committed, makes the tree dirty. Root-relative ``templates``
+    and ``evidence`` git does not track, and evidence the build rewrote (a
+    committed coverage report regenerated), are listed with their digests."""
     commit = git_text(root, "rev-parse", "HEAD")
     if not commit:
         return None
     branch = git_text(root, "rev-parse", "--abbrev-ref", "HEAD")
     remote = git_text(root, "config", "--get", "remote.origin.url")
-    reasons = [f"modified: {p[3:]}" for p in _z(git(root, "status", "--porcelain=v1", "-z", "--untracked-files=no"))]
+    changed = _z(git(root, "diff", "--name-only", "-z", "--relative", "HEAD"))
+    produced = set(evidence)
+    reasons = [f"modified: {p}" for p in changed if p not in produced]
     tracked = set(_z(git(root, "ls-files", "-z")))
     real_root = Path(os.path.realpath(root))
     for given in policy_inputs:
@@ -127,7 +130,8 @@ def git_facts(
             # Ignored files count too: a .gitignore'd overlay is as uncommitted as any other.
             if relpath not in tracked and "__pycache__" not in file.parts:
                 reasons.append(f"untracked policy input: {relpath}")
-    listed = [(p, _sha256(root / p)) for p in judged if p not in tracked]
+    listed = [(p, _sha256(root / p)) for p in templates if p not in tracked]
+    listed += [(p, _sha256(root / p)) for p in evidence if p not in tracked or p in changed]
     return SourceFacts(
         repository=normalize_repository(remote) if remote else None,
         commit=commit,

@@ -117,6 +117,8 @@ def test_report_binds_the_git_commit_when_no_subject_is_given(tmp_path, write, c
         "commit": commit,
         "branch": "feature",
         "dirty": True,
+        "dirty_reasons": ["modified: t.yaml"],
+        "untracked_inputs": [],
     }
 
 
@@ -135,7 +137,8 @@ def test_same_inputs_give_the_same_report_apart_from_timestamps(tmp_path, write,
 def test_output_file_and_two_formats(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     write("t.yaml", GOOD)
     code, out, _ = run(
-        capsys, monkeypatch, tmp_path, "check", "--format", "json", "--output", "r.json", "--format", "text", "--templates-only"
+        capsys, monkeypatch, tmp_path, "check", "--format", "json", "--output", "r.json", "--format", "text",
+        "--templates-only",
     )
     assert code == 0
     assert json.loads((tmp_path / "r.json").read_text())["predicate"]["verdict"] == "pass"
@@ -180,7 +183,8 @@ def test_rules_list_and_show(tmp_path, capsys, monkeypatch) -> None:  # type: ig
     code, out, _ = run(capsys, monkeypatch, tmp_path, "rules", "list", "--format", "json")
     listing = {r["id"]: r for r in json.loads(out)}
     template_rules = {f"IAM00{i}" for i in range(1, 10)} | {"NAME001", "TPL001"}
-    repository_rules = {f"COV00{i}" for i in range(1, 6)} | {f"SCAN00{i}" for i in range(1, 5)} | {"REPO001", "REPO002", "REPO003"}
+    repository_rules = {f"COV00{i}" for i in range(1, 6)} | {f"SCAN00{i}" for i in range(1, 5)}
+    repository_rules |= {"REPO001", "REPO002", "REPO003"}
     assert code == 0 and set(listing) == template_rules | repository_rules
     assert listing["NAME001"]["params"][0]["name"] == "properties"
     code, out, _ = run(capsys, monkeypatch, tmp_path, "rules", "show", "IAM001")

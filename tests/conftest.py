@@ -70,7 +70,8 @@ def run_coverage(project: Path, *extra: str) -> None:
     env = {**os.environ, "COVERAGE_FILE": str(project / ".coverage")}
     env.pop("COVERAGE_PROCESS_START", None)
     subprocess.run(
-        [sys.executable, "-m", "coverage", "run", "--branch", "--source=pkg", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *extra],
+        [sys.executable, "-m", "coverage", "run", "--branch", "--source=pkg"]
+        + ["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *extra],  # noqa: RUF005 (one argv, two lines)
         cwd=project,
         env=env,
         check=True,

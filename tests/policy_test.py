@@ -191,7 +191,12 @@ def test_overlay_may_tighten_scans_and_add_one(write) -> None:  # type: ignore[n
 @pytest.mark.parametrize(
     ("overlay", "line", "field", "words"),
     [
-        ("scans:\n  bandit: {threshold: high}\n", 6, "scans.bandit.threshold", "may only tighten the baseline's threshold"),
+        (
+            "scans:\n  bandit: {threshold: high}\n",
+            6,
+            "scans.bandit.threshold",
+            "may only tighten the baseline's threshold",
+        ),
         ("scans:\n  bandit: {min_version: '1.6'}\n", 6, "scans.bandit.min_version", "baseline: 1.7"),
         ("scans:\n  bandit: {covers: ['src/*.py']}\n", 6, "scans.bandit.covers", "may only tighten"),
         ("scans:\n  bandit: {treshold: low}\n", 6, "scans.bandit.treshold", "unknown key"),

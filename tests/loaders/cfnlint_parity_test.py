@@ -53,7 +53,7 @@ def _compare(path: Path) -> str:
 
 def test_same_data_on_our_fixtures_and_example() -> None:
     files = sorted(FIXTURES.rglob("*.yaml")) + sorted(FIXTURES.rglob("*.json"))
-    files += sorted(EXAMPLE.rglob("*.template.json")) + [EXAMPLE / "template.yaml"]
+    files += [*sorted(EXAMPLE.rglob("*.template.json")), EXAMPLE / "template.yaml"]
     results = {str(f): _compare(f) for f in files}
     assert {k: v for k, v in results.items() if v not in ("same", "both-fail")} == {}
 

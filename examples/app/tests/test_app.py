@@ -12,14 +12,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import app  # noqa: E402
+import app
 
 
 class _Table:
     def __init__(self) -> None:
         self.items: list[dict[str, Any]] = []
 
-    def put_item(self, Item: dict[str, Any]) -> None:  # noqa: N803 - boto3's spelling
+    def put_item(self, Item: dict[str, Any]) -> None:
         self.items.append(Item)
 
 

@@ -23,6 +23,6 @@ def test_create_order_round_trip() -> None:
         headers={"Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - the URL is our own stage
+    with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 201
         assert json.loads(response.read())["status"] == "NEW"
