@@ -69,9 +69,9 @@ def run_coverage(project: Path, *extra: str) -> None:
     """Run the project's tests under coverage.py, as a team's build does."""
     env = {**os.environ, "COVERAGE_FILE": str(project / ".coverage")}
     env.pop("COVERAGE_PROCESS_START", None)
+    coverage = [sys.executable, "-m", "coverage", "run", "--branch", "--source=pkg"]
     subprocess.run(
-        [sys.executable, "-m", "coverage", "run", "--branch", "--source=pkg"]
-        + ["-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *extra],  # noqa: RUF005 (one argv, two lines)
+        [*coverage, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *extra],
         cwd=project,
         env=env,
         check=True,
