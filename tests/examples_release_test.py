@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,52 +40,101 @@ def _jenkins_commands() -> str:
     return "\n".join(line for line in block.splitlines() if not line.strip().startswith("pip install"))
 
 
+WAIVERS = """\
+kind: checker-waivers
+waivers:
+  - rule: NAME001
+    scope: {template: app/template.yaml, resource: AuditLogGroup, element: LogGroupName=orders-audit}
+    reason: the audit log group's name is fixed by the SIEM's subscription
+    ticket: SEC-42
+    expires: '%s'
+"""
+
+
+def _git(folder: Path, *args: str) -> str:
+    git = ["git", "-C", str(folder), "-c", "user.name=ci", "-c", "user.email=ci@example.com"]
+    return subprocess.run([*git, *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def _build(folder: Path, scan_cache: Path) -> int:
+    """The build stage: check for production and sign."""
+    return main(
+        [
+            "check",
+            "app",
+            "--env",
+            "prod",
+            "--policy",
+            str(folder / "org" / "baseline.yaml"),
+            "--run-scans",
+            "--cache",
+            str(scan_cache),
+            "--subject",
+            "app.zip",
+            "--sign-key",
+            str(folder / "org" / "build.key"),
+            "--output",
+            "report.dsse.json",
+            "--format",
+            "dsse",
+        ]
+    )
+
+
 @pytest.fixture
 def release_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_cache: Path) -> tuple[Path, str]:
-    """A build's hand-off: app.zip and its signed report, from the example app in git."""
+    """A build's hand-off: app.zip and its signed report, from the example app
+    in git, checked for production against an organization baseline that
+    names an approver; the example's production-only finding is waived by a
+    waiver set that approver signed."""
+    org = tmp_path / "org"
+    org.mkdir()
+    generate_key(org / "build", "ecdsa-p256", None)
+    generate_key(org / "security", "ed25519", None)
+    pem = (org / "security.pub").read_text().replace("\n", "\n        ")
+    baseline = (REPO / "policies" / "baseline.yaml").read_text()
+    (org / "baseline.yaml").write_text(
+        baseline.replace(
+            "  keys: []\n",
+            f"  keys:\n    - owner: security@acme.example\n      public_key: |\n        {pem.rstrip()}\n",
+        )
+    )
     shutil.copytree(REPO / "examples" / "app", tmp_path / "app")
     (tmp_path / "app.zip").write_bytes(b"the deployment artifact")
-    git = ["git", "-C", str(tmp_path), "-c", "user.name=ci", "-c", "user.email=ci@example.com"]
-    subprocess.run([*git, "init", "-q"], check=True)
-    subprocess.run([*git, "add", "app"], check=True)
-    subprocess.run([*git, "commit", "-qm", "build"], check=True)
-    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    generate_key(tmp_path / "build", "ecdsa-p256", None)
+    (tmp_path / ".gitignore").write_text("org/\napp.zip\nreport.dsse.json\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "remote", "add", "origin", "https://github.com/acme/orders.git")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "build")
     monkeypatch.chdir(tmp_path)
-    assert (
-        main(
-            [
-                "check",
-                "app",
-                "--run-scans",
-                "--cache",
-                str(scan_cache),
-                "--subject",
-                "app.zip",
-                "--sign-key",
-                "build.key",
-                "--output",
-                "report.dsse.json",
-                "--format",
-                "dsse",
-            ]
-        )
-        == 0
-    )
-    return tmp_path, commit
+    assert _build(tmp_path, scan_cache) == 1  # NAME001 is an error in production
+    expires = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
+    (tmp_path / ".checker-waivers.yml").write_text(WAIVERS % expires)
+    assert main(["approve", ".checker-waivers.yml", "--key", "org/security.key", "--policy", "org/baseline.yaml"]) == 0
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "waive the audit log group's fixed name, approved by security")
+    assert _build(tmp_path, scan_cache) == 0
+    return tmp_path, _git(tmp_path, "rev-parse", "HEAD")
 
 
-@pytest.mark.parametrize("commands", [_github_commands, _codebuild_commands, _jenkins_commands])
-def test_release_example_verifies_the_bundled_report(release_dir: tuple[Path, str], commands) -> None:  # type: ignore[no-untyped-def]
-    folder, commit = release_dir
-    keyring = f"keys:\n  - owner: build\n    public_key_file: {folder / 'build.pub'}\n"
-    (folder / "keyring-file.yaml").write_text(keyring)
-    digest = subprocess.run(
-        [sys.executable, "-m", "checker", "policy", "digest", str(REPO / "policies" / "baseline.yaml")],
+def _digest(baseline: Path) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "checker", "policy", "digest", str(baseline)],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
+
+
+@pytest.mark.parametrize("commands", [_github_commands, _codebuild_commands, _jenkins_commands])
+def test_release_example_verifies_the_bundled_report(release_dir: tuple[Path, str], commands, scan_cache: Path) -> None:  # type: ignore[no-untyped-def]
+    folder, commit = release_dir
+    keyring = (
+        f"keys:\n  - owner: build\n    repositories: [github.com/acme/orders]\n"
+        f"    public_key_file: {folder / 'org' / 'build.pub'}\n"
+    )
+    (folder / "keyring-file.yaml").write_text(keyring)
+    digest = _digest(folder / "org" / "baseline.yaml")
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -108,3 +158,8 @@ def test_release_example_verifies_the_bundled_report(release_dir: tuple[Path, st
         text=True,
     )
     assert done.returncode == 1 and "[commit-mismatch]" in done.stdout
+    # And a report from a checkout changed after its commit.
+    (folder / "app" / "template.yaml").write_text((folder / "app" / "template.yaml").read_text() + "\n")
+    assert _build(folder, scan_cache) == 0
+    done = subprocess.run(["bash", "-c", script], cwd=folder, env=env, capture_output=True, text=True)
+    assert done.returncode == 1 and "[dirty]" in done.stdout and "modified: app/template.yaml" in done.stdout

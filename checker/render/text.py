@@ -43,11 +43,11 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
     lines: list[str] = []
     glass = predicate.get("break_glass")
     if glass:
-        state = "ACTIVE" if glass["active"] else "EXPIRED (not applied)"
+        state = "ACTIVE" if glass["active"] else f"NOT APPLIED ({glass.get('refused') or 'expired'})"
+        approved = f", approved by {glass['approved_by']}" if glass["approved_by"] else ""
         lines.append(
             _style(
-                f"BREAK GLASS {state}: incident {glass['incident']}, approved by {glass['approved_by']}, "
-                f"until {glass['expires']}",
+                f"BREAK GLASS {state}: incident {glass['incident']}{approved}, until {glass['expires']}",
                 _STATUS_STYLE["error"],
                 color,
             )
@@ -82,14 +82,18 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
             lines.extend(_wrap("fix", meta.remediation))
         lines.append("")
     waivers = predicate.get("waivers", {})
-    for state, words in (
-        ("expired", "expired, no longer waives"),
-        ("unused", "matched nothing"),
-        ("ignored", "ignored"),
-    ):
+    for relaxation in predicate.get("relaxations", []):
+        if relaxation["kind"] == "break-glass":
+            continue  # shown first, above
+        if relaxation["status"] == "approved":
+            who = ", ".join(f"{a['owner']} ({a['keyid'][:12]})" for a in relaxation["approvals"] if a["valid"])
+            lines.append(f"note: {relaxation['kind']} {relaxation['source']} approved by {who}")
+        else:
+            lines.append(f"note: {relaxation['kind']} {relaxation['source']} NOT APPLIED: {relaxation['why']}")
+    for state, words in (("expired", "expired, no longer waives"), ("unused", "matched nothing")):
         for waiver in waivers.get(state, []):
-            detail = waiver.get("why") or f"expires {waiver.get('expires')}"
-            lines.append(f"note: waiver for {waiver['rule']} at {waiver['source']} {words} ({detail})")
+            where = f"{waiver['rule']} at {waiver['source']}"
+            lines.append(f"note: waiver for {where} {words} (expires {waiver['expires']})")
     applied = waivers.get("applied", [])
     if applied:
         count = sum(w["matched"] for w in applied)
@@ -113,6 +117,6 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
     lines.append(
         f"{_style(verdict, _STATUS_STYLE['pass' if verdict == 'PASS' else 'fail'], color)}: "
         f"rules {', '.join(parts) or 'none'}; {predicate['summary']['findings']} finding(s) in "
-        f"{templates} template(s); policy {policy['name']} {policy['version']} ({policy['digest'][:19]})"
+        f"{templates} template(s); policy {policy['name']} {policy['version']} ({policy['digest']})"
     )
     return "\n".join(lines) + "\n"

@@ -556,3 +556,15 @@ def test_verify_rechecks_approvals_at_verification_time(repo: Repo) -> None:
     assert {r.code for r in result.reasons} == {"relaxation-unapproved"}
     assert "the approver's key has expired" in result.reasons[0].message
     assert verify(envelope, Expectations(trust=load_trust(repo.org / "keyring.yaml"))).accepted
+
+
+def test_the_text_output_says_what_was_not_applied_and_the_full_digest(repo: Repo) -> None:
+    assert main(["baseline", "--policy", str(repo.org / "baseline.yaml"), "--days", "20"]) == 0
+    repo.capsys.readouterr()
+    assert main(["check", "--policy", str(repo.org / "baseline.yaml")]) == 1
+    out = repo.capsys.readouterr().out
+    assert "note: adoption-baseline .checker-baseline.yml NOT APPLIED: not approved: no " in out
+    digest = main(["policy", "digest", str(repo.org / "baseline.yaml")])
+    assert digest == 0
+    full = repo.capsys.readouterr().out.strip()
+    assert out.rstrip().endswith(f"({full})") and len(full) == len("sha256:") + 64
