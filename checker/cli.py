@@ -254,6 +254,7 @@ def cmd_policy_validate(args: argparse.Namespace) -> int:
     from checker.policy import load_policy
 
     policy = load_policy([Path(p) for p in args.files], _registry(args), list(args.files))
+    policy.approvers.public_keys()  # each approver's key must load, not only look like PEM
     enabled = sum(1 for s in policy.rules.values() if s.enforce != "off")
     _write(
         f"{', '.join(args.files)}: valid ({len(policy.rules)} rules, {enabled} enabled; {policy.digest})\n",

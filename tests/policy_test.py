@@ -209,3 +209,26 @@ def test_scan_requirements_are_validated_and_only_tightened(write, overlay, line
     error = caught.value
     assert (error.path, error.line, error.field) == ("p1.yaml", line, field)
     assert words in str(error)
+
+
+def test_every_top_level_key_has_one_layering_rule() -> None:
+    """A new policy section cannot arrive without saying how an overlay may use it."""
+    import json
+
+    from checker.policy import LAYERING
+
+    repo = Path(__file__).resolve().parent.parent
+    schema = json.loads((repo / "checker" / "schemas" / "policy.schema.json").read_text())
+    assert set(LAYERING) == set(schema["properties"])
+    assert set(LAYERING.values()) <= {"each", "tighten", "baseline", "delegated"}
+
+
+@pytest.mark.parametrize("key", ["settings", "approvers", "delegate", "waivers"])
+def test_an_overlay_may_not_set_what_only_the_baseline_sets(tmp_path: Path, key: str) -> None:
+    base = tmp_path / "base.yaml"
+    base.write_text("schema_version: 1\nname: b\nversion: '1'\nrules: {}\n")
+    overlay = tmp_path / "team.yaml"
+    overlay.write_text(f"schema_version: 1\nname: t\nversion: '1'\nrules: {{}}\n{key}: {{}}\n")
+    with pytest.raises(PolicyError) as caught:
+        load_policy([base, overlay], REGISTRY, ["base.yaml", "team.yaml"])
+    assert (caught.value.path, caught.value.line, caught.value.field) == ("team.yaml", 5, key)

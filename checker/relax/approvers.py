@@ -70,14 +70,24 @@ class Approver:
 class Approvers:
     keys: tuple[Approver, ...] = ()
     threshold: int = 1
+    source: str = ""  # the baseline that names them, for errors
 
     def public_keys(self) -> dict[str, tuple[Approver, PublicKey]]:
-        """The approvers by key id (cryptography is imported here)."""
+        """The approvers by key id (cryptography is imported here); a key that
+        is not an Ed25519 or ECDSA P-256 public key is a policy error."""
+        from checker.errors import InputError
         from checker.signing import key_id, load_public_key
 
         out: dict[str, tuple[Approver, PublicKey]] = {}
-        for approver in self.keys:
-            key = load_public_key(approver.public_key.encode(), f"approvers: {approver.owner}")
+        for index, approver in enumerate(self.keys):
+            try:
+                key = load_public_key(approver.public_key.encode(), self.source)
+            except InputError as exc:
+                raise PolicyError(
+                    f"{exc.message} (approver {approver.owner})",
+                    path=self.source,
+                    field=f"approvers.keys[{index}].public_key",
+                ) from None
             keyid = key_id(key)
             seen = out.get(keyid)
             # A key listed twice counts once, and a revocation wins.
@@ -149,4 +159,4 @@ def parse_approvers(raw: Any, path: str) -> Approvers:
                 tuple(rules),
             )
         )
-    return Approvers(tuple(approvers), threshold)
+    return Approvers(tuple(approvers), threshold, path)
