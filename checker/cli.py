@@ -187,6 +187,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         allow_break_glass=args.allow_break_glass,
         allow_templates_only=args.allow_templates_only,
+        allow_rule_folders=args.allow_rule_folders,
         env=args.env,
         allow_dirty=args.allow_dirty,
         allow_no_git=args.allow_no_git,
@@ -546,6 +547,11 @@ def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--allow-templates-only",
         action="store_true",
         help="accept a report of a --templates-only check (no coverage, scan or repository rules)",
+    )
+    ver.add_argument(
+        "--allow-rule-folders",
+        action="store_true",
+        help="accept a report made with --rules folders (their Python files ran inside the check)",
     )
     ver.add_argument("--env", choices=["dev", "staging", "prod"], help="the environment the report must be for")
     ver.add_argument("--allow-dirty", action="store_true", help="accept a report of a checkout with changes")

@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from checker.canonical import digest_of
+from checker.canonical import canonical_json, digest_of
 from checker.errors import InputError, PolicyError, suggest
 from checker.loaders import LineDict, load_document
 from checker.policy_scans import ScanRequirement, parse_scans
@@ -255,6 +255,9 @@ class _Parsed:
     path: str
     data: LineDict
     layer: PolicyLayer
+    # The file as parsed, before validation touches it: what the digest is of,
+    # and what a report carries so verify can recompute it.
+    document: dict[str, Any]
 
 
 def _parse_file(path: Path, display: str, role: str) -> _Parsed:
@@ -282,7 +285,7 @@ def _parse_file(path: Path, display: str, role: str) -> _Parsed:
     if not isinstance(data.get("rules"), LineDict):
         raise _error(display, data, "rules", "is required: a mapping of rule ids to settings")
     layer = PolicyLayer(display, str(data["name"]), str(data["version"]), digest_of(data), role)
-    return _Parsed(display, data, layer)
+    return _Parsed(display, data, layer, json.loads(canonical_json(data)))
 
 
 def _validate_scope(path: str, entry: LineDict, rule_id: str) -> None:
@@ -616,7 +619,7 @@ def load_policy(
         layers.append(parsed.layer)
         if index == 0:
             org = _settings(parsed)
-            document = parsed.data
+            document = parsed.document
             delegated = _delegated(parsed)
             if "approvers" in parsed.data:
                 approvers = parse_approvers(parsed.data["approvers"], display)

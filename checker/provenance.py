@@ -43,14 +43,20 @@ class SourceFacts:
         }
 
 
-def git(cwd: Path, *args: str, timeout: float = 30) -> str | None:
+def git(cwd: Path, *args: str, timeout: float = 30, index: Path | None = None) -> str | None:
     """What a git command prints, as it prints it; None when git is missing,
-    fails or takes longer than ``timeout`` seconds."""
+    fails or takes longer than ``timeout`` seconds. ``GIT_*`` variables of
+    the environment (another ``GIT_DIR``, ``GIT_INDEX_FILE``, work tree or
+    config) are not passed on: git reads the checkout at ``cwd``; ``index``
+    sets an index of checker's own."""
     import subprocess  # only runs that read git pay for it
 
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    if index is not None:
+        env["GIT_INDEX_FILE"] = str(index)
     try:
         done = subprocess.run(
-            ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=timeout, check=False
+            ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=timeout, check=False, env=env
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -88,6 +94,45 @@ def normalize_repository(remote: str) -> str | None:
     return f"{host}/{path}".lower()
 
 
+# Filter drivers git-lfs installs; any other clean/smudge filter could make
+# git see the commit's content where the working tree holds something else.
+_LFS_FILTER = {
+    "filter.lfs.clean": "git-lfs clean -- %f",
+    "filter.lfs.smudge": "git-lfs smudge -- %f",
+    "filter.lfs.process": "git-lfs filter-process",
+    "filter.lfs.required": "true",
+}
+
+
+def _changed_files(root: Path) -> list[str] | None:
+    """Root-relative files whose working-tree content is not HEAD's (changed,
+    deleted, or a submodule at another commit or with changes), compared
+    through a fresh index built from HEAD: flags a checkout can set in its
+    own index (assume-unchanged, skip-worktree, a sparse checkout) do not hide
+    a change, nor does a submodule's ``ignore`` setting. None if git fails."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="checker-index-") as scratch:
+        index = Path(scratch) / "index"
+        plain = ("-c", "core.sparseCheckout=false", "-c", "core.sparseCheckoutCone=false")
+        if git(root, *plain, "read-tree", "HEAD", index=index) is None:
+            return None
+        git(root, *plain, "update-index", "-q", "--refresh", "--ignore-submodules", index=index)
+        compare = ("diff-files", "--name-only", "-z", "--relative", "--ignore-submodules=none")
+        out = git(root, *plain, *compare, index=index)
+    return None if out is None else _z(out)
+
+
+def _filter_problems(root: Path) -> list[str]:
+    configured = git(root, "config", "--get-regexp", r"^filter\.") or ""
+    problems = []
+    for line in configured.splitlines():
+        name, _, value = line.partition(" ")
+        if _LFS_FILTER.get(name.lower()) != value.strip():
+            problems.append(f"git filter {name} is configured: the working tree cannot be compared with the commit")
+    return problems
+
+
 def _z(output: str | None) -> list[str]:
     return [p for p in (output or "").split("\0") if p]
 
@@ -113,10 +158,15 @@ def git_facts(
         return None
     branch = git_text(root, "rev-parse", "--abbrev-ref", "HEAD")
     remote = git_text(root, "config", "--get", "remote.origin.url")
-    changed = _z(git(root, "diff", "--name-only", "-z", "--relative", "HEAD"))
+    changed = _changed_files(root)
+    reasons = _filter_problems(root)
+    if changed is None:
+        reasons.append("git could not compare the working tree with the commit")
+        changed = []
     produced = set(evidence)
-    reasons = [f"modified: {p}" for p in changed if p not in produced]
-    tracked = set(_z(git(root, "ls-files", "-z")))
+    reasons += [f"modified: {p}" for p in changed if p not in produced]
+    # The commit's files (not the index's: a file staged but not committed is not in it).
+    tracked = set(_z(git(root, "ls-tree", "-r", "--name-only", "-z", "HEAD")))
     real_root = Path(os.path.realpath(root))
     for given in policy_inputs:
         real = Path(os.path.realpath(given))

@@ -74,6 +74,7 @@ class Expectations:
     threshold: int = 1
     allow_break_glass: bool = False
     allow_templates_only: bool = False
+    allow_rule_folders: bool = False
     now: datetime | None = None
     env: str | None = None
     allow_dirty: bool = False
@@ -603,10 +604,29 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
     # 8b. Every relaxation the report applied, approved by the approvers of
     # the baseline it carries (held to the digest above), judged now.
     reasons += _relaxation_problems(predicate, now)
+    # An approval names the repository it is for, and the report's repository
+    # is only what the build says (its origin remote): only a build key limited
+    # to repositories vouches for it. Otherwise an approval made for one
+    # repository could be replayed in another that names itself the same.
+    approved = [r["source"] for r in predicate["relaxations"] if r["status"] == "approved"]
+    unscoped = [key.label() for listings in good.values() for key in listings if not key.repositories]
+    if approved and unscoped:
+        reasons.append(
+            Rejection(
+                "relaxation-unbound",
+                f"the report applies approved relaxations ({_listed(approved, 3)}) but is signed by "
+                f"{', '.join(unscoped)}, which the keyring does not limit to repositories: the repository "
+                "the approvals are bound to is unproven (give the key `repositories:` in the keyring)",
+            )
+        )
 
     # 9. The rules that judged are this installation's built-in ones, byte for byte.
     if expect.require_builtin_rules:
         foreign = _foreign_rules(predicate["results"])
+        # A rules folder runs its Python files inside the check: whatever it
+        # did, the results cannot be taken for the built-in rules' alone.
+        folders = predicate["inputs"]["rule_folders"]
+        foreign += [f"rules folder {f['path']} (its code ran in the check)" for f in folders]
         if foreign:
             reasons.append(
                 Rejection(
@@ -614,6 +634,18 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
                     f"rules not from this installation's built-in catalogue: {_listed(foreign, 10)}",
                 )
             )
+
+    # 9b. A rules folder's Python files ran inside the check (and could have
+    # changed anything in it): only a release side that trusts them accepts it.
+    folders = predicate["inputs"]["rule_folders"]
+    if folders and not expect.allow_rule_folders:
+        reasons.append(
+            Rejection(
+                "rule-folder",
+                f"the check loaded rules from {_listed([str(f['path']) for f in folders], 3)}, whose code ran in "
+                "it; rerun verify with --allow-rule-folders to accept rules from outside checker",
+            )
+        )
 
     # 10. A recent enough checker made the report.
     if expect.min_checker_version is not None:

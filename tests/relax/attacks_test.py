@@ -568,3 +568,141 @@ def test_the_text_output_says_what_was_not_applied_and_the_full_digest(repo: Rep
     assert digest == 0
     full = repo.capsys.readouterr().out.strip()
     assert out.rstrip().endswith(f"({full})") and len(full) == len("sha256:") + 64
+
+
+# Found by trying: git can be told to look away from a changed working tree.
+
+
+@pytest.mark.parametrize(
+    "hide",
+    [
+        ["update-index", "--assume-unchanged", "infra/app.yaml"],
+        ["update-index", "--skip-worktree", "infra/app.yaml"],
+    ],
+)
+def test_index_flags_do_not_hide_a_changed_template(repo: Repo, hide: list[str]) -> None:
+    repo.git(*hide)
+    repo.write("infra/app.yaml", FIXED)
+    assert repo.git("status", "--porcelain") == ""  # git itself no longer sees the change
+    code, predicate = repo.check()
+    assert code == 0 and predicate["source"]["dirty_reasons"] == ["modified: infra/app.yaml"]
+    assert "dirty" in _codes(repo.verify()[1])
+
+
+def test_a_template_missing_from_the_checkout_makes_it_dirty(repo: Repo) -> None:
+    repo.write("infra/other.yaml", FIXED)
+    repo.commit("another template")
+    repo.git("update-index", "--skip-worktree", "infra/app.yaml")
+    (repo.dir / "infra" / "app.yaml").unlink()  # as a sparse checkout leaves it
+    code, predicate = repo.check()
+    assert code == 0 and predicate["source"]["dirty_reasons"] == ["modified: infra/app.yaml"]
+
+
+def test_a_clean_filter_that_shows_git_the_committed_content_makes_it_dirty(repo: Repo) -> None:
+    (repo.dir.parent / "bad.yaml").write_text(APP)
+    (repo.dir / ".git" / "info" / "attributes").write_text("*.yaml filter=same\n")
+    repo.git("config", "filter.same.clean", f"sh -c 'cat >/dev/null; cat {repo.dir.parent / 'bad.yaml'}'")
+    repo.write("infra/app.yaml", FIXED)
+    repo.git("add", "-A")
+    assert repo.git("status", "--porcelain") == ""  # git sees the committed content
+    code, predicate = repo.check()
+    assert code == 0 and predicate["source"]["dirty"]
+    assert predicate["source"]["dirty_reasons"][0].startswith("git filter filter.same.clean is configured")
+
+
+def test_a_submodule_at_another_commit_makes_it_dirty_whatever_gitmodules_says(repo: Repo) -> None:
+    sub = repo.dir.parent / "infra-src"
+    sub.mkdir()
+    base = ["git", "-C", str(sub), "-c", "user.name=dev", "-c", "user.email=dev@example.com"]
+    subprocess.run([*base, "init", "-q", "-b", "main"], check=True)
+    (sub / "app.yaml").write_text(APP)
+    subprocess.run([*base, "add", "-A"], check=True)
+    subprocess.run([*base, "commit", "-qm", "bad"], check=True)
+    (sub / "app.yaml").write_text(FIXED)
+    subprocess.run([*base, "commit", "-qam", "good"], check=True)
+    (repo.dir / "infra" / "app.yaml").unlink()
+    repo.git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "stacks")
+    subprocess.run(["git", "-C", str(repo.dir / "stacks"), "checkout", "-q", "HEAD~1"], check=True)
+    repo.git("config", "-f", ".gitmodules", "submodule.stacks.ignore", "all")
+    repo.commit("the stacks, at the bad commit")
+    subprocess.run(["git", "-C", str(repo.dir / "stacks"), "checkout", "-q", "main"], check=True)
+    assert repo.git("status", "--porcelain") == ""
+    code, predicate = repo.check()
+    assert code == 0 and "modified: stacks" in predicate["source"]["dirty_reasons"]
+
+
+def test_git_variables_of_the_environment_do_not_choose_what_git_reads(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clean = repo.dir.parent / "clean-index"
+    subprocess.run(["git", "-C", str(repo.dir), "read-tree", "HEAD"], check=True, env={"GIT_INDEX_FILE": str(clean)})
+    repo.write("infra/app.yaml", FIXED)
+    monkeypatch.setenv("GIT_INDEX_FILE", str(clean))
+    monkeypatch.setenv("GIT_DIR", str(repo.dir.parent / "elsewhere"))
+    code, predicate = repo.check()
+    assert code == 0 and predicate["source"]["dirty_reasons"] == ["modified: infra/app.yaml"]
+
+
+QUIET_RULE = """\
+import checker.engine
+import checker.runner
+from checker.ruleapi import RuleMeta
+
+# Importing this "rule" patches the engine: every Python file in a rules
+# folder runs inside the check, next to the signing key.
+checker.runner.judge_template = lambda t, active, env: checker.engine.judge_template(t, [], env)
+
+
+class Quiet:
+    meta = RuleMeta(
+        id="TEAM001", title="nothing", severity="low", tags=("template",), rationale="r", remediation="r",
+        views=("resources",),
+    )
+
+    def evaluate(self, facts, params):
+        return []
+
+
+RULE = Quiet()
+"""
+
+
+def test_a_report_made_with_a_rules_folder_is_refused_unless_the_release_side_allows_it(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import checker.runner
+
+    # The rule patches checker in this very process: put it back afterwards.
+    monkeypatch.setattr(checker.runner, "judge_template", checker.runner.judge_template)
+    rules = repo.dir.parent / "team-rules"
+    rules.mkdir()
+    (rules / "quiet.py").write_text(QUIET_RULE)
+    code, predicate = repo.check("--rules", str(rules))
+    assert code == 0 and predicate["inputs"]["rule_folders"][0]["path"] == str(rules)  # the patch worked
+    code, out = repo.verify()
+    assert code == 1 and _codes(out) == {"rule-folder"}
+    assert _codes(repo.verify("--allow-rule-folders", "--require-builtin-rules")[1]) == {"rule-source"}
+
+
+def test_approvals_count_only_in_reports_from_a_key_limited_to_repositories(repo: Repo) -> None:
+    repo.write(".checker-waivers.yml", WAIVERS.replace(', element: "logs:PutLogEvents on *"', ""))
+    assert repo.approve(".checker-waivers.yml") == 0
+    repo.commit("approved waivers")
+    assert repo.check()[0] == 0
+    assert repo.verify()[0] == 0
+    # A keyring that lets the build key sign for any repository cannot tell
+    # whether the repository the approval names is the one that was built.
+    (repo.org / "keyring.yaml").write_text(
+        f"keys:\n  - owner: shared-build\n    public_key: {_pem(repo.org / 'build.pub', 6)}"
+    )
+    code, out = repo.verify()
+    assert code == 1 and _codes(out) == {"relaxation-unbound"}
+
+
+def test_a_baseline_with_a_bare_off_still_verifies(repo: Repo) -> None:
+    text = (repo.org / "baseline.yaml").read_text().replace("NAME001: {enforce: warn,", "NAME001: {enforce: off,")
+    (repo.org / "baseline.yaml").write_text(text)
+    repo.write("infra/app.yaml", FIXED)
+    repo.commit("fixed")
+    assert repo.check()[0] == 0
+    assert repo.verify()[0] == 0
