@@ -61,3 +61,11 @@ def evidence_summary(entries: Sequence[Mapping[str, Any]]) -> list[str]:
                 f"{detail}; blocks {entry['threshold']} and above"
             )
     return lines
+
+
+def break_glass_state(glass: Mapping[str, Any]) -> tuple[str, str]:
+    """(state, approval) of a break-glass record, for a sentence: "active" or
+    why it was not applied, and ", approved by ..." when it was approved."""
+    state = "active" if glass["active"] else f"not applied: {glass.get('refused') or 'expired'}"
+    approved = f", approved by {glass['approved_by']}" if glass.get("approved_by") else ""
+    return state, approved

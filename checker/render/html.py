@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from checker.render.common import (
+    break_glass_state,
     evidence_summary,
     first_paragraph,
     label,
@@ -53,9 +54,10 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta]) -> str:
     ]
     glass = predicate.get("break_glass")
     if glass:
+        state, approved = break_glass_state(glass)
         parts.append(
-            f'<div class="glass"><b>Break glass ({"active" if glass["active"] else "expired, not applied"})</b>: '
-            f"incident {_e(glass['incident'])}, approved by {_e(glass['approved_by'])}, until {_e(glass['expires'])}."
+            f'<div class="glass"><b>Break glass ({_e(state)})</b>: '
+            f"incident {_e(glass['incident'])}{_e(approved)}, until {_e(glass['expires'])}."
             f" {_e(glass['reason'])}"
             + (f" Lets through: {_e(', '.join(glass['overridden']))}." if glass["overridden"] else "")
             + "</div>"

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from checker.render.common import (
+    break_glass_state,
     evidence_summary,
     first_paragraph,
     label,
@@ -29,10 +30,10 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta]) -> str:
     out = [f"## {'✅ checker: PASS' if verdict == 'pass' else '❌ checker: FAIL'}", ""]
     glass = predicate.get("break_glass")
     if glass:
-        state = "active" if glass["active"] else "expired, not applied"
+        state, approved = break_glass_state(glass)
         out += [
-            f"> [!CAUTION]\n> **Break glass ({state})**: incident {glass['incident']}, approved by "
-            f"{glass['approved_by']}, until {glass['expires']}. {glass['reason']}"
+            f"> [!CAUTION]\n> **Break glass ({state})**: incident {glass['incident']}{approved}, "
+            f"until {glass['expires']}. {glass['reason']}"
             + (f" Lets through: {', '.join(glass['overridden'])}." if glass["overridden"] else ""),
             "",
         ]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from itertools import groupby
 from typing import Any
 
-from checker.render.common import evidence_summary
+from checker.render.common import break_glass_state, evidence_summary
 from checker.ruleapi import RuleMeta
 
 _STATUS_STYLE = {
@@ -43,8 +43,8 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
     lines: list[str] = []
     glass = predicate.get("break_glass")
     if glass:
-        state = "ACTIVE" if glass["active"] else f"NOT APPLIED ({glass.get('refused') or 'expired'})"
-        approved = f", approved by {glass['approved_by']}" if glass["approved_by"] else ""
+        state, approved = break_glass_state(glass)
+        state = state.upper() if glass["active"] else state.replace("not applied", "NOT APPLIED", 1)
         lines.append(
             _style(
                 f"BREAK GLASS {state}: incident {glass['incident']}{approved}, until {glass['expires']}",

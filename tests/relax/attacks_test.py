@@ -511,6 +511,12 @@ def test_break_glass_needs_an_approval_for_this_very_commit(repo: Repo) -> None:
     code, predicate = repo.check("--break-glass", glass)
     assert code == 1 and not predicate["break_glass"]["active"]
     assert predicate["break_glass"]["refused"].startswith("not approved")
+    from checker.render.markdown import render as markdown
+    from checker.render.text import render as text
+
+    assert text({"predicate": predicate}, {}, color=False).startswith("BREAK GLASS NOT APPLIED: not approved: no ")
+    statement = {"predicate": predicate, "subject": [{"name": "app", "digest": {"sha256": "0" * 64}}]}
+    assert "**Break glass (not applied: not approved: no " in markdown(statement, {})
     assert repo.approve(glass, "security", "--root", str(repo.dir)) == 0
     code, predicate = repo.check("--break-glass", glass)
     assert code == 0 and predicate["break_glass"]["active"]
