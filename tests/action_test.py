@@ -65,6 +65,7 @@ def _outputs(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines())
 
 
+@pytest.mark.slow
 def test_check_step_on_the_bundled_example(tmp_path: Path, scan_cache: Path) -> None:
     out = tmp_path / "reports"
     done, output, summary = _run_check_step(
@@ -81,6 +82,7 @@ def test_check_step_on_the_bundled_example(tmp_path: Path, scan_cache: Path) -> 
     assert done.returncode == 1 and "1 rule(s) warned" in done.stdout
 
 
+@pytest.mark.slow
 def test_check_step_signs_and_a_hostile_input_stays_data(tmp_path: Path, scan_cache: Path) -> None:
     from checker.signing import generate_key
 
@@ -112,6 +114,7 @@ def test_check_step_signs_and_a_hostile_input_stays_data(tmp_path: Path, scan_ca
     assert _outputs(output)["report"] == f"{out}/report.dsse.json"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fail_on", ["never", "bogus"])
 def test_fail_on_never_reports_only_and_bad_values_are_refused(tmp_path: Path, fail_on: str) -> None:
     bad = tmp_path / "bad"

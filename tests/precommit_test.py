@@ -19,6 +19,7 @@ BAD = (
 )
 
 
+@pytest.mark.slow  # installs the package in a fresh environment
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_pre_commit_try_repo(tmp_path: Path) -> None:
     pre_commit = Path(sys.executable).parent / "pre-commit"
