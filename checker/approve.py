@@ -33,6 +33,7 @@ from checker.relax.sources import (
 )
 from checker.ruleapi import Rule
 from checker.templates import load_template
+from checker.times import utc_text
 
 
 def read_relaxation(
@@ -53,10 +54,11 @@ def read_relaxation(
         template = load_template(Candidate(path, display, explicit=True))
         if template is None or template.error:
             raise InputError("cannot read the template", path=display)
-        entries = [(item.resource, item.entry) for item in inline_suppressions(template)]
-        if not entries:
+        found = inline_suppressions(template)
+        if not found:
             raise UsageError(f"{display} has no inline waivers (Metadata: checker: waivers) to approve")
-        return inline_relaxation(display, entries, root, registry, days, now)
+        entries = [(item.resource, item.entry) for item in found]
+        return inline_relaxation(display, entries, root, registry, days, now, {i.resource: i.body for i in found})
     raise UsageError(
         f"{display} is not a relaxation: expected a waiver set (kind: {WAIVER_SET_KIND}), an adoption "
         f"baseline (kind: {ADOPTION_KIND}), a break-glass record or a template with inline waivers"
@@ -101,10 +103,30 @@ def approve(
         target.write_text(json.dumps(envelope, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot write {target}: {exc.strerror}") from None
-    count = len(relaxation.waivers)
-    what = f"{count} waiver(s)" if count else "break-glass"
-    return (
-        f"approved {relaxation.kind} {relaxation.source} ({what}; rules {', '.join(relaxation.rules)}) "
-        f"for {named}{f' at {commit}' if relaxation.kind == 'break-glass' else ''}: "
-        f"{target} now has {len(envelope['signatures'])} signature(s)"
+    return "\n".join(
+        [
+            f"approved {relaxation.kind} {relaxation.source} ({relaxation.digest}) for {named}"
+            + (f" at commit {commit}" if relaxation.kind == "break-glass" else "")
+            + ":",
+            *describe(relaxation),
+            f"{target} now has {len(envelope['signatures'])} signature(s)",
+        ]
     )
+
+
+def describe(relaxation: Relaxation) -> list[str]:
+    """What an approver signs, one line each: every waiver with its whole scope."""
+    glass = relaxation.break_glass
+    if glass is not None:
+        return [f"  break-glass for incident {glass.incident} until {utc_text(glass.expires)}: {glass.reason}"]
+    if not relaxation.waivers:
+        return ["  (no waivers: nothing is relaxed)"]
+    lines = []
+    for waiver in relaxation.waivers:
+        parts = (("template", waiver.template), ("resource", waiver.resource), ("element", waiver.element))
+        scope = ", ".join(f"{name} {value!r}" for name, value in parts if value is not None)
+        lines.append(
+            f"  {waiver.rule} on {scope or 'every finding'} until {utc_text(waiver.expires)}: {waiver.reason}"
+            + (f" [{waiver.ticket}]" if waiver.ticket else "")
+        )
+    return lines

@@ -178,6 +178,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise UsageError("give --policy or --policy-digest, not both")
     trust = [key for path in args.trust for key in load_trust(Path(path))]
     pinned = policy_file_digest(Path(args.policy), args.policy) if args.policy else args.policy_digest
+    repository = None
+    if args.repository:
+        from checker.provenance import normalize_repository
+
+        repository = normalize_repository(args.repository)
+        if repository is None:
+            raise UsageError(f"--repository {args.repository}: not a repository (use host/owner/name or its URL)")
     expect = Expectations(
         trust=trust,
         subjects=[Path(p) for p in args.subject],
@@ -189,6 +196,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         allow_templates_only=args.allow_templates_only,
         allow_rule_folders=args.allow_rule_folders,
         env=args.env,
+        repository=repository,
         allow_dirty=args.allow_dirty,
         allow_no_git=args.allow_no_git,
         templates=[Path(p) for p in args.template],
@@ -554,6 +562,11 @@ def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="accept a report made with --rules folders (their Python files ran inside the check)",
     )
     ver.add_argument("--env", choices=["dev", "staging", "prod"], help="the environment the report must be for")
+    ver.add_argument(
+        "--repository",
+        metavar="HOST/OWNER/NAME",
+        help="the repository the report must be for (any spelling of its URL)",
+    )
     ver.add_argument("--allow-dirty", action="store_true", help="accept a report of a checkout with changes")
     ver.add_argument("--allow-no-git", action="store_true", help="accept a report of a check outside a git checkout")
     ver.add_argument(

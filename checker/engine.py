@@ -60,6 +60,7 @@ class InlineSuppression:
     template: str
     resource: str
     entry: LineDict
+    body: Any = None  # the resource it sits on, as parsed: an approval covers it as it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ def inline_suppressions(template: Template) -> list[InlineSuppression]:
         entries = checker.get("waivers") if isinstance(checker, dict) else None
         for entry in entries if isinstance(entries, list) else []:
             if isinstance(entry, LineDict):
-                found.append(InlineSuppression(template.relpath, str(logical_id), entry))
+                found.append(InlineSuppression(template.relpath, str(logical_id), entry, body))
     return found
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from checker.discovery import discover
 from checker.engine import Evaluation, judge, merge_repository
-from checker.errors import UsageError
+from checker.errors import PolicyError, UsageError
 from checker.iam import catalogue_source
 from checker.loaders import LineDict
 from checker.policy import Exclude, Policy, default_policy_path, delegated_exclude, explain_setting, load_policy
@@ -133,24 +133,54 @@ def _team_relaxations(
     found: list[Relaxation] = []
     waiver_sets = list(request.waiver_sets) or ([root / WAIVER_SET_FILE] if (root / WAIVER_SET_FILE).is_file() else [])
     for path in waiver_sets:
-        found.append(read_waiver_set(path, display_path(path, root), registry, days, now))
+        found.append(read_waiver_set(path, _inside(path, root, "--waivers"), registry, days, now))
     adoption = request.baseline or root / ADOPTION_FILE
     if request.use_baseline and (request.baseline or adoption.is_file()):
-        found.append(read_adoption_baseline(adoption, display_path(adoption, root), registry, days, now))
+        found.append(read_adoption_baseline(adoption, _inside(adoption, root, "--baseline"), registry, days, now))
     if request.break_glass:
         glass = request.break_glass
         found.append(read_break_glass(glass, display_path(glass, root), policy.settings.break_glass_max_hours, now))
     return found
 
 
+def _inside(path: Path, root: Path, option: str) -> str:
+    """The root-relative name of a waiver set or adoption baseline, which must
+    be in the checkout: only there is it part of the commit a report names."""
+    try:
+        Path(os.path.realpath(path)).relative_to(Path(os.path.realpath(root)))
+    except ValueError:
+        raise UsageError(
+            f"{option} {path} is outside the checked root (symbolic links followed): a relaxation counts only "
+            "from the repository, committed beside its approval"
+        ) from None
+    return display_path(path, root)
+
+
+def _unique_waiver_ids(policy: Policy, relaxations: Sequence[Relaxation]) -> None:
+    """A team's waiver may not pass for the baseline's, or for another, by its id."""
+    seen = {w.id: w.source for w in policy.waivers}
+    for relaxation in relaxations:
+        for waiver in relaxation.waivers:
+            if waiver.id in seen:
+                raise PolicyError(
+                    f"waiver id {waiver.id} is already used by the waiver at {seen[waiver.id]}",
+                    path=waiver.source,
+                    field="id",
+                    hint="give each waiver its own id (or none: one is derived from its rule and scope)",
+                )
+            seen[waiver.id] = waiver.source
+
+
 def _inline_relaxations(
     evaluation: Evaluation, root: Path, policy: Policy, registry: Mapping[str, Rule], now: datetime
 ) -> list[Relaxation]:
     by_template: dict[str, list[tuple[str, LineDict]]] = defaultdict(list)
+    bodies: dict[str, dict[str, Any]] = defaultdict(dict)
     for item in evaluation.inline:
         by_template[item.template].append((item.resource, item.entry))
+        bodies[item.template][item.resource] = item.body
     return [
-        inline_relaxation(template, entries, root, registry, policy.settings.max_waiver_days, now)
+        inline_relaxation(template, entries, root, registry, policy.settings.max_waiver_days, now, bodies[template])
         for template, entries in sorted(by_template.items())
     ]
 
@@ -191,6 +221,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         found.candidates, registry, policy, jobs=request.jobs, cache=cache, progress=request.progress
     )
     relaxations += _inline_relaxations(evaluation, root, policy, registry, now)
+    _unique_waiver_ids(policy, relaxations)
     source = None
     if request.record_source or not request.templates_only or relaxations:
         # Team-side inputs that must be committed for the report to speak for the commit.
@@ -275,6 +306,8 @@ def baseline_document(run: CheckRun, reason: str, expires: datetime, now: dateti
                 entry["resource"] = loc.resource
             if finding.element is not None:
                 entry["element"] = finding.element
+            else:
+                entry["message"] = finding.message
             entry["fingerprint"] = fingerprint(result.meta.id, finding)
             entries.append(entry)
     entries.sort(key=lambda e: (e["path"], e["rule"], e.get("resource", ""), e["fingerprint"]))

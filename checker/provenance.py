@@ -55,8 +55,14 @@ def git(cwd: Path, *args: str, timeout: float = 30, index: Path | None = None) -
     if index is not None:
         env["GIT_INDEX_FILE"] = str(index)
     try:
+        # --no-replace-objects: `git replace` could show another tree for HEAD.
         done = subprocess.run(
-            ["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=timeout, check=False, env=env
+            ["git", "--no-replace-objects", "-C", str(cwd), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=env,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -123,6 +129,19 @@ def _changed_files(root: Path) -> list[str] | None:
     return None if out is None else _z(out)
 
 
+def _worktree_problems(root: Path) -> list[str]:
+    """git must compare the files checked, not another folder (``core.worktree``
+    or a ``gitdir:`` file can point it elsewhere)."""
+    top = git_text(root, "rev-parse", "--show-toplevel")
+    if not top:
+        return ["git has no work tree here"]
+    try:
+        Path(os.path.realpath(root)).relative_to(Path(os.path.realpath(top)))
+    except ValueError:
+        return [f"git's work tree is {top}, not the folder checked"]
+    return []
+
+
 def _filter_problems(root: Path) -> list[str]:
     configured = git(root, "config", "--get-regexp", r"^filter\.") or ""
     problems = []
@@ -159,7 +178,7 @@ def git_facts(
     branch = git_text(root, "rev-parse", "--abbrev-ref", "HEAD")
     remote = git_text(root, "config", "--get", "remote.origin.url")
     changed = _changed_files(root)
-    reasons = _filter_problems(root)
+    reasons = _filter_problems(root) + _worktree_problems(root)
     if changed is None:
         reasons.append("git could not compare the working tree with the commit")
         changed = []

@@ -77,6 +77,7 @@ class Expectations:
     allow_rule_folders: bool = False
     now: datetime | None = None
     env: str | None = None
+    repository: str | None = None  # host/owner/name the report must be for
     allow_dirty: bool = False
     allow_no_git: bool = False
     templates: Sequence[Path] = ()
@@ -306,6 +307,10 @@ def _validity_problem(listings: Sequence[TrustedKey], now: datetime) -> str | No
         if key.not_before is not None and now < key.not_before:
             return f"key {key.label()} is not valid before {_text(key.not_before)}"
     return None
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
 
 
 def _repository_problem(listings: Sequence[TrustedKey], repository: Any) -> str | None:
@@ -564,12 +569,16 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
     finished = _parse_time(predicate["timestamps"]["finished"])
     assert finished is not None  # the schema pins the format
 
-    # 5. A key scoped to repositories signs only for them.
+    # 5. A key scoped to repositories signs only for them; and the repository expected.
     repository = source.get("repository") if isinstance(source, dict) else None
     for listings in good.values():
         scope = _repository_problem(listings, repository)
         if scope is not None:
             reasons.append(Rejection("key-repository", scope))
+    if expect.repository is not None and repository != expect.repository:
+        reasons.append(
+            Rejection("repository-mismatch", f"report is for repository {repository}, not {expect.repository}")
+        )
 
     # 6. Bound to the artifacts given.
     digests = {d.get("sha256") for s in statement["subject"] for d in [s.get("digest", {})]}
@@ -609,14 +618,20 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
     # to repositories vouches for it. Otherwise an approval made for one
     # repository could be replayed in another that names itself the same.
     approved = [r["source"] for r in predicate["relaxations"] if r["status"] == "approved"]
-    unscoped = [key.label() for listings in good.values() for key in listings if not key.repositories]
-    if approved and unscoped:
+    unscoped = [
+        key.label()
+        for listings in good.values()
+        for key in listings
+        if not key.repositories or any(_is_glob(p) for p in key.repositories)
+    ]
+    if approved and unscoped and expect.repository is None:
         reasons.append(
             Rejection(
                 "relaxation-unbound",
                 f"the report applies approved relaxations ({_listed(approved, 3)}) but is signed by "
-                f"{', '.join(unscoped)}, which the keyring does not limit to repositories: the repository "
-                "the approvals are bound to is unproven (give the key `repositories:` in the keyring)",
+                f"{', '.join(unscoped)}, which the keyring does not limit to one repository: the repository "
+                "the approvals are bound to is unproven (list the key's repositories without globs, or pin "
+                "the repository with --repository)",
             )
         )
 

@@ -22,6 +22,7 @@ whether it applies (:mod:`checker.relax.decide` does).
 from __future__ import annotations
 
 import glob
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,7 +33,7 @@ from checker.errors import InputError, PolicyError, suggest
 from checker.loaders import LineDict, load_document
 from checker.relax.approval import approval_path, read_envelope
 from checker.relax.model import BreakGlass, Relaxation, RelaxationKind
-from checker.relax.waivers import Waiver, WaiverKind, parse_expiry, with_id
+from checker.relax.waivers import Waiver, WaiverKind, fingerprint_of, parse_expiry, with_id
 from checker.ruleapi import Rule
 from checker.times import utc_text
 
@@ -51,6 +52,17 @@ _WAIVER_KEYS: dict[WaiverKind, tuple[str, ...]] = {
 }
 _SCOPE_KEYS = ("template", "resource", "element")
 _SIGNED = "approvals are signatures: an approver runs `checker approve FILE --key ...`"
+
+
+_GLOB_CLASS = re.compile(r"\[[^\]]*\]")
+
+
+def _names_something(pattern: str | None) -> bool:
+    """Whether a scope glob names something: a letter or digit left once its
+    wildcards and character classes are taken out (``*``, ``[!x]*`` name nothing)."""
+    if not pattern:
+        return False
+    return any(c.isalnum() for c in _GLOB_CLASS.sub("", pattern).replace("*", "").replace("?", ""))
 
 
 def _error(path: str, container: Any, key: Any, message: str, field: str, hint: str | None = None) -> PolicyError:
@@ -104,12 +116,12 @@ def parse_waiver(
     scope = {**scope, **(defaults or {}), **({"element": entry["element"]} if "element" in entry else {})}
     if set(scope) - set(_SCOPE_KEYS) or not all(isinstance(v, str) for v in scope.values()):
         raise _error(path, entry, "scope", "takes template, resource and element (strings or globs)", f"{where}.scope")
-    if kind == "team" and not (scope.get("template") or scope.get("resource")):
+    if kind == "team" and not (_names_something(scope.get("template")) or _names_something(scope.get("resource"))):
         raise _error(
             path,
             entry,
             "scope",
-            "a team waiver must name the template and/or resource it covers",
+            "a team waiver must name the template and/or resource it covers (not only wildcards)",
             f"{where}.scope",
             hint="a waiver of every finding of a rule belongs in the organization's baseline",
         )
@@ -203,9 +215,12 @@ def inline_relaxation(
     registry: Mapping[str, Rule],
     max_days: int,
     now: datetime,
+    resources: Mapping[str, Any],
 ) -> Relaxation:
     """The inline waivers of one template, as one relaxation; each covers only
-    the resource it is written on, in this template."""
+    the resource it is written on, in this template. What is approved is the
+    waivers and those resources as they are: any change to such a resource
+    (a condition dropped from its policy) voids the approval."""
     horizon = now + timedelta(days=max_days)
     waivers = [
         parse_waiver(
@@ -220,7 +235,11 @@ def inline_relaxation(
         )
         for resource, entry in entries
     ]
-    document = {"template": template, "waivers": [{"resource": r, **e} for r, e in entries]}
+    document = {
+        "template": template,
+        "waivers": [{"resource": r, **e} for r, e in entries],
+        "resources": {r: resources.get(r) for r in sorted({r for r, _ in entries})},
+    }
     return _relaxation("inline-waivers", root / template, template, document, waivers)
 
 
@@ -258,6 +277,23 @@ def read_adoption_baseline(
         if rule not in registry or registry[rule].meta.mandatory:
             why = "is mandatory: it cannot be waived" if rule in registry else "is not a rule"
             raise PolicyError(f"{rule!r} {why}", path=display, line=line, field=f"entries[{index}].rule")
+        # What an approver reads (path, resource, element) is what the entry
+        # matches: the fingerprint must be of exactly those.
+        shown = entry.get("element") if entry.get("element") is not None else entry.get("message")
+        path_shown, resource_shown = entry.get("path"), entry.get("resource")
+        if not isinstance(path_shown, str) or not isinstance(shown, str) or not (
+            resource_shown is None or isinstance(resource_shown, str)
+        ):
+            what = "each entry needs its path, and its element or message"
+            raise PolicyError(what, path=display, line=line, field=f"entries[{index}]")
+        if fingerprint_of(rule, path_shown, resource_shown, shown) != entry["fingerprint"]:
+            raise PolicyError(
+                "the fingerprint is not that of the entry's rule, path, resource and element",
+                path=display,
+                line=line,
+                field=f"entries[{index}].fingerprint",
+                hint="regenerate the file with `checker baseline`",
+            )
         waivers.append(
             Waiver(
                 rule=rule,

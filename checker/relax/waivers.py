@@ -46,8 +46,9 @@ class Waiver:
         loc = finding.location
         if rule != self.rule:
             return False
-        if self.fingerprint is not None:
-            return fingerprint(rule, finding) == self.fingerprint
+        # An adoption baseline entry matches by fingerprint and by what it shows.
+        if self.fingerprint is not None and fingerprint(rule, finding) != self.fingerprint:
+            return False
         if self.template and not fnmatch.fnmatchcase(loc.path, self.template):
             return False
         if self.resource and not fnmatch.fnmatchcase(loc.resource or "", self.resource):
@@ -87,7 +88,11 @@ def fingerprint(rule: str, finding: Finding) -> str:
     """What a baseline remembers of a finding: rule, file, resource and the
     offending element, but not the line, so a finding that moves keeps it."""
     loc = finding.location
-    text = "\x1f".join([rule, loc.path, loc.resource or "", finding.element or finding.message])
+    return fingerprint_of(rule, loc.path, loc.resource, finding.element or finding.message)
+
+
+def fingerprint_of(rule: str, path: str, resource: str | None, element_or_message: str) -> str:
+    text = "\x1f".join([rule, path, resource or "", element_or_message])
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -712,3 +712,132 @@ def test_a_baseline_with_a_bare_off_still_verifies(repo: Repo) -> None:
     repo.commit("fixed")
     assert repo.check()[0] == 0
     assert repo.verify()[0] == 0
+
+
+# Found by trying again.
+
+
+def test_a_replaced_commit_object_does_not_stand_in_for_the_commit(repo: Repo) -> None:
+    original = repo.git("rev-parse", "HEAD")
+    repo.write("infra/app.yaml", FIXED)
+    repo.git("add", "-A")
+    tree = repo.git("write-tree")
+    replacement = repo.git("commit-tree", tree, "-p", original, "-m", "looks like HEAD")
+    repo.git("replace", original, replacement)
+    assert repo.git("status", "--porcelain") == ""
+    code, predicate = repo.check()
+    assert code == 0 and predicate["source"]["commit"] == original
+    assert "modified: infra/app.yaml" in predicate["source"]["dirty_reasons"]
+
+
+def test_git_pointed_at_another_work_tree_makes_it_dirty(repo: Repo) -> None:
+    pristine = repo.dir.parent / "pristine"
+    shutil.copytree(repo.dir, pristine, ignore=shutil.ignore_patterns(".git"))
+    repo.git("config", "core.worktree", str(pristine))
+    repo.write("infra/app.yaml", FIXED)
+    code, predicate = repo.check()
+    assert code == 0 and any("work tree is" in r for r in predicate["source"]["dirty_reasons"])
+
+
+def test_a_key_for_a_whole_owner_needs_the_repository_pinned_for_approvals(repo: Repo) -> None:
+    repo.write(".checker-waivers.yml", WAIVERS.replace(', element: "logs:PutLogEvents on *"', ""))
+    assert repo.approve(".checker-waivers.yml") == 0
+    repo.commit("approved waivers")
+    assert repo.check()[0] == 0
+    (repo.org / "keyring.yaml").write_text(
+        f"keys:\n  - owner: acme-builds\n    repositories: [github.com/acme/*]\n"
+        f"    public_key: {_pem(repo.org / 'build.pub', 6)}"
+    )
+    assert _codes(repo.verify()[1]) == {"relaxation-unbound"}
+    assert repo.verify("--repository", f"https://{REPOSITORY}.git")[0] == 0
+    code, out = repo.verify("--repository", "github.com/acme/ledger")
+    assert code == 1 and _codes(out) == {"repository-mismatch"}
+
+
+def test_an_adoption_baseline_entry_matches_only_what_it_shows(repo: Repo) -> None:
+    assert main(["baseline", "--policy", str(repo.org / "baseline.yaml"), "--days", "20"]) == 0
+    text = (repo.dir / ".checker-baseline.yml").read_text()
+    # The entry keeps its fingerprint but shows another resource to the approver.
+    repo.write(".checker-baseline.yml", text.replace("resource: Worker", "resource: LegacyRole", 1))
+    repo.commit("baseline")
+    code = main(["check", "--policy", str(repo.org / "baseline.yaml")])
+    err = repo.capsys.readouterr().err
+    assert code == 2 and "fingerprint: the fingerprint is not that of the entry's rule, path, resource" in err
+
+
+def test_an_inline_approval_covers_the_resource_as_it_was_approved(repo: Repo) -> None:
+    repo.write_baseline(inline=True)
+    guarded = APP.replace(
+        "    Type: AWS::IAM::Role\n",
+        "    Type: AWS::IAM::Role\n    Metadata:\n      checker:\n        waivers:\n"
+        f"          - {{rule: IAM006, element: 'logs:PutLogEvents on *', reason: r, expires: '{_day(10)}'}}\n",
+    )
+    repo.write("infra/app.yaml", guarded)
+    assert repo.approve("infra/app.yaml") == 0
+    repo.commit("approved inline waiver")
+    assert repo.check()[1]["relaxations"][0]["status"] == "approved"
+    # Another resource may change; the one the waiver sits on may not.
+    repo.write("infra/app.yaml", guarded.replace("Type: AWS::SQS::Queue", "Type: AWS::SNS::Topic"))
+    repo.commit("unrelated change")
+    assert repo.check()[1]["relaxations"][0]["status"] == "approved"
+    repo.write("infra/app.yaml", guarded.replace("lambda.amazonaws.com", "ec2.amazonaws.com"))
+    repo.commit("the role now trusts EC2")
+    relaxation = repo.check()[1]["relaxations"][0]
+    assert relaxation["status"] == "refused" and "differs in digest" in relaxation["why"]
+
+
+@pytest.mark.parametrize(
+    "scope",
+    ["{template: '*'}", "{resource: '*'}", "{template: '', resource: '**'}", "{template: '[!x]*'}", "{}"],
+)
+def test_a_team_waiver_of_wildcards_only_is_refused(repo: Repo, scope: str) -> None:
+    repo.write(
+        ".checker-waivers.yml",
+        f"kind: checker-waivers\nwaivers:\n  - {{rule: IAM006, scope: {scope}, reason: r, expires: '{_day(5)}'}}\n",
+    )
+    repo.commit("waive everything")
+    code = main(["check", "--policy", str(repo.org / "baseline.yaml")])
+    assert code == 2 and "not only wildcards" in repo.capsys.readouterr().err
+
+
+def test_a_waiver_set_from_outside_the_checkout_is_refused(repo: Repo) -> None:
+    outside = repo.dir.parent / "waivers.yml"
+    outside.write_text(WAIVERS)
+    assert repo.check("--waivers", str(outside))[0] == 2
+    (repo.dir / "linked.yml").symlink_to(outside)
+    repo.commit("a link to waivers elsewhere")
+    assert repo.check("--waivers", "linked.yml")[0] == 2
+
+
+def test_a_team_waiver_cannot_borrow_the_id_of_the_baselines(repo: Repo) -> None:
+    baseline = (
+        (repo.org / "baseline.yaml")
+        .read_text()
+        .replace(
+            "waivers: []\n",
+            "waivers:\n  - {id: SEC-ORG-7, rule: NAME001, scope: {resource: Queue}, reason: r, approved_by: sec, "
+            f"expires: '{_day(5)}'}}\n",
+        )
+    )
+    (repo.org / "baseline.yaml").write_text(baseline)
+    repo.write(".checker-waivers.yml", WAIVERS.replace("  - rule: IAM006\n", "  - id: SEC-ORG-7\n    rule: IAM006\n"))
+    repo.commit("borrowed id")
+    code = main(["check", "--policy", str(repo.org / "baseline.yaml")])
+    assert code == 2 and "waiver id SEC-ORG-7 is already used" in repo.capsys.readouterr().err
+
+
+def test_approve_shows_the_approver_every_waiver_with_its_whole_scope(repo: Repo) -> None:
+    repo.write(".checker-waivers.yml", WAIVERS)
+    code = main(
+        [
+            "approve",
+            ".checker-waivers.yml",
+            "--key",
+            str(repo.org / "security.key"),
+            "--policy",
+            str(repo.org / "baseline.yaml"),
+        ]
+    )
+    err = repo.capsys.readouterr().err
+    assert code == 0 and f"for {REPOSITORY}:" in err
+    assert "  IAM006 on template 'infra/app.yaml', resource 'Worker', element 'logs:PutLogEvents on *' until " in err
