@@ -35,11 +35,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from checker.canonical import canonical_json, digest_of
-from checker.errors import InputError, PolicyError, suggest
-from checker.loaders import LineDict, load_document
+from checker.errors import PolicyError, suggest
+from checker.loaders import LineDict
 from checker.policy_scans import ScanRequirement, parse_scans
 from checker.relax.approvers import Approvers, parse_approvers
-from checker.relax.sources import parse_waiver
+from checker.relax.sources import load_mapping, parse_waiver
 from checker.relax.waivers import Waiver
 from checker.ruleapi import SEVERITIES, Param, Rule
 
@@ -261,12 +261,7 @@ class _Parsed:
 
 
 def _parse_file(path: Path, display: str, role: str) -> _Parsed:
-    try:
-        data = load_document(path, display)
-    except InputError as exc:
-        raise PolicyError(exc.message, path=display, line=exc.line) from None
-    if not isinstance(data, LineDict):
-        raise PolicyError("a policy must be a mapping", path=display, line=1)
+    data = load_mapping(path, display, "a policy")
     for key in data:
         if key not in _TOP_KEYS:
             raise _error(display, data, key, "unknown key", suggest(str(key), _TOP_KEYS))

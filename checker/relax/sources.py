@@ -143,13 +143,15 @@ def parse_waiver(
     )
 
 
-def _document(path: Path, display: str) -> LineDict:
+def load_mapping(path: Path, display: str, what: str = "this file") -> LineDict:
+    """A policy-like file (a policy, a waiver set, a baseline): a mapping,
+    or a policy error naming the file and line."""
     try:
         data = load_document(path, display)
     except InputError as exc:
         raise PolicyError(exc.message, path=display, line=exc.line) from None
     if not isinstance(data, LineDict):
-        raise PolicyError("must be a mapping", path=display, line=1)
+        raise PolicyError(f"{what} must be a mapping", path=display, line=1)
     return data
 
 
@@ -186,7 +188,7 @@ def _list(data: LineDict, key: str, display: str) -> list[Any]:
 def read_waiver_set(
     path: Path, display: str, registry: Mapping[str, Rule], max_days: int, now: datetime
 ) -> Relaxation:
-    data = _document(path, display)
+    data = load_mapping(path, display)
     for key in data:
         if key not in ("kind", "waivers"):
             raise _error(display, data, key, "unknown field (kind, waivers)", str(key), suggest(str(key), ["waivers"]))
@@ -250,7 +252,7 @@ def read_adoption_baseline(
     path: Path, display: str, registry: Mapping[str, Rule], max_days: int, now: datetime
 ) -> Relaxation:
     """An adoption baseline: today's findings by fingerprint, accepted until it expires."""
-    data = _document(path, display)
+    data = load_mapping(path, display)
     if data.get("kind") != ADOPTION_KIND:
         raise _error(display, data, "kind", f"not a checker adoption baseline (kind: {ADOPTION_KIND})", "kind")
     for key in data:
@@ -320,7 +322,7 @@ def read_break_glass(path: Path, display: str, max_hours: int, now: datetime) ->
     """A break-glass record: lets a blocked hot fix through for one commit, for hours."""
     if max_hours == 0:
         raise PolicyError("the baseline does not allow break-glass (settings.break_glass_max_hours: 0)", path=display)
-    data = _document(path, display)
+    data = load_mapping(path, display)
     for key in data:
         if key not in _BREAK_GLASS_KEYS:
             hint = _SIGNED if key == "approved_by" else suggest(str(key), _BREAK_GLASS_KEYS)
