@@ -228,7 +228,15 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         inputs = [*paths[1:], *request.rule_folders, *(r.path for r in relaxations if r.kind != "inline-waivers")]
         inputs += [approval_path(r.path) for r in relaxations if r.kind != "break-glass"]
         templates = [t.path for t in evaluation.templates]
-        source = git_facts(root, [p for p in inputs if p.exists()], templates, [c.relpath for c in found.evidence])
+        source = git_facts(
+            root,
+            [p for p in inputs if p.exists()],
+            templates,
+            [c.relpath for c in found.evidence],
+            # A hook's text-only run needs the repository and commit (for
+            # approvals), not a comparison of every file with the commit.
+            compare=request.record_source or not request.templates_only,
+        )
     evidence: list[dict[str, Any]] = []
     skipped = list(found.skipped)
     if not request.templates_only:

@@ -164,19 +164,28 @@ def _sha256(path: Path) -> str:
 
 
 def git_facts(
-    root: Path, policy_inputs: Sequence[Path] = (), templates: Sequence[str] = (), evidence: Sequence[str] = ()
+    root: Path,
+    policy_inputs: Sequence[Path] = (),
+    templates: Sequence[str] = (),
+    evidence: Sequence[str] = (),
+    *,
+    compare: bool = True,
 ) -> SourceFacts | None:
     """Commit, branch, remote and dirty state of the checkout at ``root``;
     None outside git. A tracked file changed under the root, or a
     ``policy_inputs`` file (team-side files and folders that shape the
     verdict) not committed, makes the tree dirty. Root-relative ``templates``
     and ``evidence`` git does not track, and evidence the build rewrote (a
-    committed coverage report regenerated), are listed with their digests."""
+    committed coverage report regenerated), are listed with their digests.
+    Without ``compare``, only commit, branch and repository are read."""
     commit = git_text(root, "rev-parse", "HEAD")
     if not commit:
         return None
     branch = git_text(root, "rev-parse", "--abbrev-ref", "HEAD")
     remote = git_text(root, "config", "--get", "remote.origin.url")
+    if not compare:
+        repository = normalize_repository(remote) if remote else None
+        return SourceFacts(repository, commit, None if branch in (None, "HEAD") else branch, False)
     changed = _changed_files(root)
     reasons = _filter_problems(root) + _worktree_problems(root)
     if changed is None:
