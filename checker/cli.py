@@ -19,8 +19,11 @@ from checker import __version__
 from checker.errors import CheckerError, UsageError
 
 if TYPE_CHECKING:  # imported lazily at run time, to keep `checker --version` instant
+    from checker.bundle import Bundle
     from checker.registry import Registry
     from checker.report import Subject
+    from checker.signing import Signer
+    from checker.verify import TrustedKey
 
 
 def _now() -> str:
@@ -46,10 +49,32 @@ def _color(output: str | None) -> bool:
     )
 
 
-def _registry(args: argparse.Namespace) -> Registry:
+def _registry(args: argparse.Namespace, bundle: Bundle | None = None) -> Registry:
     from checker.registry import load_registry
 
-    return load_registry(Path(d) for d in args.rules)
+    labelled = [(bundle.rules, f"{bundle.label}/rules")] if bundle is not None and bundle.rules else []
+    return load_registry((Path(d) for d in args.rules), labelled)
+
+
+def _policy_trust(given: Sequence[str]) -> list[TrustedKey]:
+    """The organization's policy-signing keys: --policy-trust, else the file
+    named by CHECKER_POLICY_TRUST (set once in the CI images)."""
+    from checker.bundle import TRUST_ENV
+    from checker.verify import load_trust
+
+    files = list(given) or ([os.environ[TRUST_ENV]] if os.environ.get(TRUST_ENV) else [])
+    return [key for path in files for key in load_trust(Path(path))]
+
+
+def _bundle(args: argparse.Namespace) -> Bundle | None:
+    """The verified policy bundle asked for with --policy-bundle, if any."""
+    if not args.policy_bundle:
+        return None
+    from checker.bundle import BundleCache, default_cache, fetch_bundle
+
+    folder = Path(args.bundle_cache) if args.bundle_cache else default_cache()
+    cache = None if args.bundle_cache == "" else BundleCache(folder)
+    return fetch_bundle(args.policy_bundle, _policy_trust(args.policy_trust), datetime.now(UTC), cache)
 
 
 def _subjects(given: Sequence[str]) -> list[Subject]:
@@ -86,9 +111,6 @@ def _status_line(text: str) -> None:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from checker.gate import CheckRequest, run_check
-    from checker.render import OutputFormat
-
     names = list(args.format or (["dsse", "text"] if args.sign_key else ["text"]))
     if "dsse" in names and not args.sign_key:
         raise UsageError("--format dsse needs --sign-key (use --format json for the unsigned statement)")
@@ -101,7 +123,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise UsageError("only one format can go to standard output: give the others an --output")
     signer = None
     if args.sign_key:
-        from checker.signing import load_signer, sign_envelope
+        from checker.signing import load_signer
 
         # Load the key before the run, so a wrong key fails fast and no
         # unsigned report is left behind.
@@ -118,8 +140,28 @@ def cmd_check(args: argparse.Namespace) -> int:
                 "bytes that only the CI holds (entries are authenticated with it)",
                 file=sys.stderr,
             )
-    registry = _registry(args)
+    bundle = _bundle(args)
+    try:
+        return _check(args, root, bundle, names, outputs, signer)
+    finally:
+        if bundle is not None:
+            bundle.close()
+
+
+def _check(
+    args: argparse.Namespace,
+    root: Path,
+    bundle: Bundle | None,
+    names: Sequence[str],
+    outputs: Sequence[str],
+    signer: Signer | None,
+) -> int:
+    from checker.gate import CheckRequest, run_check
+    from checker.render import OutputFormat
+
+    registry = _registry(args, bundle)
     request = CheckRequest(
+        bundle=bundle,
         paths=[Path(p) for p in (args.paths or ["."])],
         root=root,
         policies=[Path(p) for p in args.policy],
@@ -148,6 +190,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     for index, name in enumerate(names):
         output = outputs[index] if index < len(outputs) else None
         if name == "dsse":
+            from checker.signing import sign_envelope
+
             assert signer is not None
             payload = json.dumps(run.statement, ensure_ascii=False, separators=(",", ":")).encode()
             _write(json.dumps(sign_envelope(payload, signer), indent=2) + "\n", output)
@@ -176,8 +220,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     if args.policy and args.policy_digest:
         raise UsageError("give --policy or --policy-digest, not both")
+    from checker.bundle import is_bundle, read_digest
+
     trust = [key for path in args.trust for key in load_trust(Path(path))]
-    pinned = policy_file_digest(Path(args.policy), args.policy) if args.policy else args.policy_digest
+    pinned = args.policy_digest
+    if args.policy:
+        policy = Path(args.policy)
+        if is_bundle(policy):
+            pinned = read_digest(policy.read_bytes(), args.policy)
+        else:
+            pinned = policy_file_digest(policy, args.policy)
     repository = None
     if args.repository:
         from checker.provenance import normalize_repository
@@ -195,6 +247,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         allow_break_glass=args.allow_break_glass,
         allow_templates_only=args.allow_templates_only,
         allow_rule_folders=args.allow_rule_folders,
+        policy_trust=[key for path in args.policy_trust for key in load_trust(Path(path))],
+        min_policy_version=args.min_policy_version,
         env=args.env,
         repository=repository,
         allow_dirty=args.allow_dirty,
@@ -368,12 +422,57 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_digest(args: argparse.Namespace) -> int:
+    from checker.bundle import is_bundle, read_digest
     from checker.policy import default_policy_path, policy_file_digest
 
     if args.file is None:
         _write(policy_file_digest(default_policy_path(), "(built-in) policies/baseline.yaml") + "\n", None)
+    elif is_bundle(Path(args.file)):
+        _write(read_digest(Path(args.file).read_bytes(), args.file) + "\n", None)
     else:
         _write(policy_file_digest(Path(args.file), args.file) + "\n", None)
+    return 0
+
+
+def cmd_policy_bundle(args: argparse.Namespace) -> int:
+    from checker.bundle import BASELINE_NAME, Bundle, build_bundle
+    from checker.policy import load_policy
+    from checker.signing import load_signer
+    from checker.times import parse_time
+
+    folder = Path(args.dir)
+    created_text = args.created or (
+        datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), UTC).isoformat()
+        if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit()
+        else None
+    )
+    created = parse_time(created_text) if created_text else None
+    if created is None:
+        raise UsageError("give --created TIME (ISO 8601) or SOURCE_DATE_EPOCH: a bundle states when it was made")
+    if not (folder / BASELINE_NAME).is_file():
+        raise UsageError(f"{folder} has no {BASELINE_NAME}")
+    # The baseline and rules must load exactly as a build will load them.
+    probe = Bundle("probe", args.version, "", "", {}, {}, (), str(folder), folder)
+    registry = _registry(args, probe)
+    policy = load_policy([folder / BASELINE_NAME], registry, [f"{args.dir}/{BASELINE_NAME}"])
+    policy.approvers.public_keys()
+    signers = [load_signer(ref, os.environ) for ref in args.sign_key]
+    data, digest = build_bundle(
+        folder,
+        version=args.version,
+        created=created,
+        signers=signers,
+        name=args.name,
+        baseline_digest=policy.digest,
+        baseline_name=policy.name,
+    )
+    try:
+        Path(args.output).write_bytes(data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.output}: {exc.strerror}") from None
+    _write(digest + "\n", None)
+    name = args.name or policy.name
+    print(f"wrote {args.output}: {name} {args.version}, signed by {len(signers)} key(s)", file=sys.stderr)
     return 0
 
 
@@ -487,6 +586,26 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="emergency override for an incident (incident, reason, expires); applies only when approved",
     )
     check.add_argument(
+        "--policy-bundle",
+        metavar="SRC",
+        help="the organization's signed policy bundle: a file, https:// URL or s3://bucket/key, optionally "
+        "pinned SRC@sha256:DIGEST; verified before use, its baseline is the baseline (--policy adds overlays)",
+    )
+    check.add_argument(
+        "--policy-trust",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="the organization's policy-signing keys (PEM or keyring; default: the file named by "
+        "CHECKER_POLICY_TRUST)",
+    )
+    check.add_argument(
+        "--bundle-cache",
+        metavar="DIR",
+        help="where verified bundles are kept by digest, for offline reruns (default: ~/.cache/checker/bundles; "
+        "'' for none)",
+    )
+    check.add_argument(
         "--waivers",
         action="append",
         default=[],
@@ -541,7 +660,21 @@ def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="FILE",
         help="artifact that must be a subject of the report (repeatable)",
     )
-    ver.add_argument("--policy", metavar="FILE", help="the policy whose digest the report must carry")
+    ver.add_argument(
+        "--policy", metavar="FILE", help="the baseline, or the policy bundle, whose digest the report must carry"
+    )
+    ver.add_argument(
+        "--policy-trust",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="the organization's policy-signing keys: a report's policy bundle must be signed by one (repeatable)",
+    )
+    ver.add_argument(
+        "--min-policy-version",
+        metavar="SEMVER",
+        help="the oldest policy bundle version accepted (needs --policy-trust)",
+    )
     ver.add_argument("--policy-digest", metavar="sha256:HEX", help="the pinned policy digest")
     ver.add_argument("--max-age", metavar="DURATION", help="reject reports older than this (30m, 12h, 7d)")
     ver.add_argument("--commit", metavar="SHA", help="the commit the report must be for")
@@ -686,8 +819,28 @@ def _add_policy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _rules_option(ptest)
     ptest.set_defaults(func=cmd_policy_test)
     digest = policy_commands.add_parser("digest", help="print the digest the release side pins")
-    digest.add_argument("file", metavar="FILE", nargs="?", help="the baseline (default: the built-in one)")
+    digest.add_argument(
+        "file", metavar="FILE", nargs="?", help="the baseline, or a policy bundle (default: the built-in baseline)"
+    )
     digest.set_defaults(func=cmd_policy_digest)
+    bundle = policy_commands.add_parser(
+        "bundle",
+        help="build and sign a policy bundle from a folder (baseline.yaml, rules/, data)",
+        description="Write one signed archive of DIR's baseline.yaml, rules/ and other files, with a manifest of "
+        "every file's digest; print the bundle's digest (what builds and the release side pin).",
+    )
+    bundle.add_argument("dir", metavar="DIR")
+    bundle.add_argument("--version", required=True, metavar="SEMVER", help="the bundle's version, e.g. 1.1.0")
+    bundle.add_argument(
+        "--sign-key", action="append", required=True, metavar="REF", help="a PEM file, env:NAME or awskms:KEY"
+    )
+    bundle.add_argument("--output", required=True, metavar="FILE")
+    bundle.add_argument("--name", help="the bundle's name (default: the baseline's name)")
+    bundle.add_argument(
+        "--created", metavar="TIME", help="creation time, ISO 8601 (default: SOURCE_DATE_EPOCH), for reproducibility"
+    )
+    bundle.add_argument("--rules", action="append", default=[], help=argparse.SUPPRESS)
+    bundle.set_defaults(func=cmd_policy_bundle)
 
 
 # Each command's parser, built only when needed: a hook runs `check` on

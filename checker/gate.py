@@ -43,6 +43,7 @@ from checker.runner import evaluate_candidates
 from checker.times import utc_text
 
 if TYPE_CHECKING:
+    from checker.bundle import Bundle
     from checker.cache import JsonStore, OutcomeCache
 
 OVERLAY_FILE = ".checker.yml"
@@ -81,6 +82,8 @@ class CheckRequest:
     record_source: bool = True
     # Set by checker itself (policy test cases keep case.yaml out), never from input.
     fixed_excludes: Sequence[Exclude] = ()
+    # A verified policy bundle: its baseline is the baseline, `policies` are overlays on it.
+    bundle: Bundle | None = None
 
 
 @dataclass(frozen=True)
@@ -90,11 +93,17 @@ class CheckRun:
     statement: dict[str, Any]
 
 
-def policy_layers(policies: Sequence[Path], root: Path) -> tuple[list[Path], list[str]]:
-    """The baseline (given, or the built-in one) and the team overlay
-    (``.checker.yml`` at the root, found automatically)."""
-    paths = list(policies) or [default_policy_path()]
-    displays = [str(p) for p in policies] or ["(built-in) policies/baseline.yaml"]
+def policy_layers(
+    policies: Sequence[Path], root: Path, bundle: Bundle | None = None
+) -> tuple[list[Path], list[str]]:
+    """The baseline (a bundle's, given, or the built-in one), overlays given,
+    and the team overlay (``.checker.yml`` at the root, found automatically)."""
+    if bundle is not None:
+        paths = [bundle.baseline, *policies]
+        displays = [f"{bundle.label}/{bundle.baseline.name}", *(str(p) for p in policies)]
+    else:
+        paths = list(policies) or [default_policy_path()]
+        displays = [str(p) for p in policies] or ["(built-in) policies/baseline.yaml"]
     overlay = root / OVERLAY_FILE
     if overlay.is_file() and all(p.resolve() != overlay.resolve() for p in paths):
         paths.append(overlay)
@@ -210,8 +219,12 @@ def _caches(request: CheckRequest, policy: Policy) -> tuple[OutcomeCache | None,
 def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
     now = request.now or datetime.now(UTC)
     started = utc_text(now)
-    paths, displays = policy_layers(request.policies, request.root)
+    paths, displays = policy_layers(request.policies, request.root, request.bundle)
     policy = load_policy(paths, registry, displays, env=request.env, now=now)
+    if request.bundle is not None:
+        from checker.bundle import check_baseline
+
+        check_baseline(request.bundle, policy.digest)
     excludes = [*policy.excludes, *_cli_excludes(request, policy), *request.fixed_excludes]
     found = discover(request.paths, request.root, excludes, sniff_named_files=request.templates_only)
     root = found.root
@@ -281,6 +294,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         templates_only=request.templates_only,
         data_sources=[{"name": "iam-actions", **catalogue_source()}] if iam_active else [],
         inputs=run_inputs,
+        bundle=request.bundle.describe() if request.bundle is not None else None,
         started=started,
         finished=utc_text(request.now or datetime.now(UTC)),
     )

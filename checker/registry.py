@@ -110,10 +110,12 @@ def load_folder(folder: Path, label: str) -> list[Rule]:
     return rules
 
 
-def load_registry(extra_folders: Iterable[Path] = ()) -> Registry:
-    """Built-in rules, then each extra folder's; ids must be unique across all."""
+def load_registry(extra_folders: Iterable[Path] = (), labelled: Iterable[tuple[Path, str]] = ()) -> Registry:
+    """Built-in rules, then each ``labelled`` folder's (a verified policy
+    bundle's rules, named by the bundle), then each extra folder's; ids must
+    be unique across all."""
     registry: Registry = {}
-    folders = [(builtin_rules_dir(), "rules")] + [(Path(f), str(f)) for f in extra_folders]
+    folders = [(builtin_rules_dir(), "rules"), *labelled] + [(Path(f), str(f)) for f in extra_folders]
     for folder, label in folders:
         for rule in load_folder(folder, label):
             existing = registry.get(rule.meta.id)

@@ -106,6 +106,7 @@ def build_statement(
     data_sources: Sequence[Mapping[str, str]] = (),
     templates_only: bool = False,
     inputs: Mapping[str, Any],
+    bundle: Mapping[str, Any] | None = None,
     started: str,
     finished: str,
 ) -> dict[str, Any]:
@@ -124,6 +125,9 @@ def build_statement(
             # The baseline itself (its digest is `digest`), so that verify can
             # check approvals against the approvers it names.
             "document": dict(policy.document),
+            # The signed bundle the baseline came from, with its manifest and
+            # signatures, so verify can check who published it.
+            **({"bundle": dict(bundle)} if bundle is not None else {}),
         },
         "source": None if source is None else source.describe(),
         "vcs": "none" if source is None else "git",

@@ -21,13 +21,13 @@ import fnmatch
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from checker.errors import InputError, UsageError
+from checker.errors import CheckerError, InputError, UsageError
 from checker.loaders import line_of, load_text, read_text
 from checker.signing import PAYLOAD_TYPE, PublicKey, key_id, load_public_key, pae, verify_signature
 
@@ -78,6 +78,8 @@ class Expectations:
     now: datetime | None = None
     env: str | None = None
     repository: str | None = None  # host/owner/name the report must be for
+    policy_trust: Sequence[TrustedKey] = ()  # the organization's policy-bundle signing keys
+    min_policy_version: str | None = None  # SemVer; needs policy_trust
     allow_dirty: bool = False
     allow_no_git: bool = False
     templates: Sequence[Path] = ()
@@ -90,6 +92,15 @@ class Expectations:
         # A threshold of 0 would accept an envelope with no valid signature at all.
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, int) or self.threshold < 1:
             raise UsageError(f"--threshold must be 1 or more, not {self.threshold!r}")
+        if self.min_policy_version is not None:
+            if not self.policy_trust:
+                raise UsageError(
+                    "--min-policy-version needs --policy-trust: a bundle's version counts only if the "
+                    "organization signed it"
+                )
+            from checker.bundle import semver_key
+
+            semver_key(self.min_policy_version)
         if self.env is not None and self.env not in ENVS:
             raise UsageError(f"--env must be one of {', '.join(ENVS)}, not {self.env!r}")
         if self.min_checker_version is not None:
@@ -353,18 +364,69 @@ def _builtin_rule_sha256(base: Path, source: str) -> str | None:
         return None
 
 
-def _foreign_rules(results: Sequence[dict[str, Any]]) -> list[str]:
+def _bundle_problems(predicate: dict[str, Any], expect: Expectations, now: datetime) -> list[Rejection]:
+    """The bundle a report names is the one its baseline came from, signed by
+    the release side's own policy keys (a team-signed "version 99" proves
+    nothing), and at least the version required."""
+    bundle = predicate["policy"].get("bundle")
+    if bundle is None:
+        if expect.min_policy_version is not None:
+            return [Rejection("policy-version", "the report's policy is not a signed policy bundle")]
+        return []
+    from checker.bundle import _signers, semver_key
+
+    try:
+        payload = base64.b64decode(bundle["envelope"]["payload"], validate=True)
+        manifest = json.loads(payload)
+    except (KeyError, TypeError, ValueError, binascii.Error):
+        return [Rejection("bundle-mismatch", "the report's policy bundle envelope is malformed")]
+    if (
+        "sha256:" + hashlib.sha256(payload).hexdigest() != bundle["digest"]
+        or manifest != bundle["manifest"]
+        or manifest.get("baseline_digest") != predicate["policy"]["digest"]
+        or (manifest.get("name"), manifest.get("version")) != (bundle["name"], bundle["version"])
+    ):
+        return [Rejection("bundle-mismatch", "the report's policy bundle does not match its manifest or baseline")]
+    problems = []
+    if expect.policy_trust:
+        try:
+            _signers(bundle["envelope"], payload, expect.policy_trust, now)
+        except CheckerError as exc:
+            problems.append(Rejection("bundle-untrusted", f"policy bundle {bundle['name']}: {exc.message}"))
+    if expect.min_policy_version is not None:
+        try:
+            older = semver_key(bundle["version"]) < semver_key(expect.min_policy_version)
+        except CheckerError:
+            older = True
+        if older:
+            problems.append(
+                Rejection(
+                    "policy-version",
+                    f"policy bundle {bundle['name']} {bundle['version']} is older than {expect.min_policy_version}",
+                )
+            )
+    return problems
+
+
+def _foreign_rules(results: Sequence[dict[str, Any]], bundle: Mapping[str, Any] | None = None) -> list[str]:
     """Each result whose rule is not, byte for byte, a file of this
-    installation's built-in catalogue, as ``ID (why)``."""
+    installation's built-in catalogue or of the report's policy bundle (its
+    signed manifest), as ``ID (why)``."""
     from checker.registry import builtin_rules_dir
 
     base = builtin_rules_dir().resolve()
     digests: dict[str, str | None] = {}
     foreign = []
+    label = f"bundle:{bundle['name']}@{bundle['version']}/" if bundle else None
     for result in results:
         rule, source = result.get("rule"), result.get("source")
         if not isinstance(source, str):
             foreign.append(f"{rule} (no source)")
+            continue
+        if bundle is not None and label is not None and source.startswith(label):
+            listed = bundle["manifest"].get("files", {}).get(source.removeprefix(label))
+            if listed is None or listed != result.get("source_sha256"):
+                foreign.append(f"{rule} ({source} is not as the bundle's manifest lists it)")
             continue
         if not source.startswith("rules/"):
             foreign.append(f"{rule} (from {source})")
@@ -601,14 +663,17 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
                 )
             )
 
-    # 8. The pinned policy.
-    if expect.policy_digest and predicate["policy"]["digest"] != expect.policy_digest:
+    # 8. The pinned policy: the bundle's digest when the report was made with
+    # one, the baseline's otherwise; a bundle signed by the organization's
+    # policy keys, recent enough.
+    bundle = predicate["policy"].get("bundle")
+    pinned_against = bundle["digest"] if bundle else predicate["policy"]["digest"]
+    if expect.policy_digest and pinned_against != expect.policy_digest:
+        what = "policy bundle" if bundle else "policy"
         reasons.append(
-            Rejection(
-                "policy-mismatch",
-                f"policy digest {predicate['policy']['digest']} is not the pinned {expect.policy_digest}",
-            )
+            Rejection("policy-mismatch", f"{what} digest {pinned_against} is not the pinned {expect.policy_digest}")
         )
+    reasons += _bundle_problems(predicate, expect, now)
 
     # 8b. Every relaxation the report applied, approved by the approvers of
     # the baseline it carries (held to the digest above), judged now.
@@ -637,7 +702,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
 
     # 9. The rules that judged are this installation's built-in ones, byte for byte.
     if expect.require_builtin_rules:
-        foreign = _foreign_rules(predicate["results"])
+        foreign = _foreign_rules(predicate["results"], predicate["policy"].get("bundle"))
         # A rules folder runs its Python files inside the check: whatever it
         # did, the results cannot be taken for the built-in rules' alone.
         folders = predicate["inputs"]["rule_folders"]

@@ -112,7 +112,7 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
     }
     verdict = predicate["verdict"].upper()
     templates = predicate["summary"]["templates"]
-    policy = predicate["policy"]
+    policy = predicate["policy"].get("bundle") or predicate["policy"]
     parts = [f"{count} {word}" for word, count in tally.items() if count]
     lines.append(
         f"{_style(verdict, _STATUS_STYLE['pass' if verdict == 'PASS' else 'fail'], color)}: "
