@@ -4,6 +4,7 @@ example, sets the outputs and writes the step summary."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -26,7 +27,17 @@ def test_no_expression_is_interpolated_into_a_script() -> None:
 
 def test_declares_the_documented_inputs_and_outputs() -> None:
     assert set(ACTION["inputs"]) >= {
-        "path", "policy", "sign-key", "subjects", "formats", "fail-on", "run-scans", "evidence", "cache"
+        "path",
+        "policy",
+        "policy-bundle",
+        "policy-trust",
+        "sign-key",
+        "subjects",
+        "formats",
+        "fail-on",
+        "run-scans",
+        "evidence",
+        "cache",
     }
     assert set(ACTION["outputs"]) == {"verdict", "report", "sarif"}
 
@@ -47,6 +58,7 @@ def _run_check_step(
     env |= {
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "HOME": os.environ.get("HOME", str(tmp_path)),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),  # bundles verified here stay in the test's folder
         "GITHUB_ACTIONS": "true",
         "GITHUB_OUTPUT": str(output),
         "GITHUB_STEP_SUMMARY": str(summary),
@@ -131,3 +143,33 @@ def test_fail_on_never_reports_only_and_bad_values_are_refused(tmp_path: Path, f
         assert done.returncode == 0 and _outputs(output)["verdict"] == "fail"
     else:
         assert done.returncode == 2 and "fail-on must be" in done.stdout
+
+
+@pytest.mark.slow
+def test_check_step_with_the_organizations_policy_bundle(tmp_path: Path) -> None:
+    from checker.cli import main
+    from checker.signing import generate_key
+
+    org = tmp_path / "org"
+    org.mkdir()
+    (org / "baseline.yaml").write_text(
+        "schema_version: 1\nname: acme\nversion: '2.0.0'\nrules:\n  TPL001: {}\n  IAM001: {}\n"
+    )
+    generate_key(org / "policy", "ed25519", None)
+    bundle = tmp_path / "acme.tar.gz"
+    args = ["policy", "bundle", str(org), "--version", "2.0.0", "--created", "2026-11-30T00:00:00Z"]
+    assert main([*args, "--sign-key", str(org / "policy.key"), "--output", str(bundle)]) == 0
+    out = tmp_path / "out"
+    inputs = {"path": "examples/app", "output-dir": str(out), "run-scans": "false"}
+    done, output, _ = _run_check_step(
+        tmp_path, inputs | {"policy-bundle": str(bundle), "policy-trust": str(org / "policy.pub")}
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["predicate"]["policy"]["bundle"]["version"] == "2.0.0"
+    assert _outputs(output)["verdict"] == "pass"
+    # A bundle that does not verify stops the step; nothing falls back to the built-in policy.
+    done, _, _ = _run_check_step(
+        tmp_path, inputs | {"policy-bundle": str(bundle), "policy-trust": str(org / "baseline.yaml")}
+    )
+    assert done.returncode == 2

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from checker.cli import main
 from checker.signing import generate_key
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,6 +50,18 @@ def _gitlab() -> list[str]:
         for c in yaml.safe_load((CI / "gitlab-ci.yml").read_text())["compliance"]["script"]
         if c.startswith("checker ")
     ]
+
+
+def _published_policy(org: Path) -> tuple[Path, Path]:
+    """What the central team publishes: the baseline as a signed bundle, and its policy key."""
+    org.mkdir()
+    shutil.copy(REPO / "policies" / "baseline.yaml", org / "baseline.yaml")
+    generate_key(org / "policy", "ed25519", None)
+    bundle = org / "org-baseline-1.0.0.tar.gz"
+    args = ["policy", "bundle", str(org), "--version", "1.0.0", "--created", "2026-11-30T00:00:00Z"]
+    assert main([*args, "--sign-key", str(org / "policy.key"), "--output", str(bundle)]) == 0
+    (org / "trust.yaml").write_text(f"keys:\n  - owner: platform\n    public_key_file: {org / 'policy.pub'}\n")
+    return bundle, org / "trust.yaml"
 
 
 CASES = {
@@ -121,6 +134,7 @@ def test_ci_example_commands_run_and_record_the_run(name: str, tmp_path: Path, s
     (tmp_path / "dist").mkdir()
     (tmp_path / "dist" / "app.zip").write_bytes(b"artifact")
     generate_key(tmp_path / "build", "ecdsa-p256", None)
+    bundle, trust = _published_policy(tmp_path / "org")
     base = {
         k: v
         for k, v in os.environ.items()
@@ -132,6 +146,9 @@ def test_ci_example_commands_run_and_record_the_run(name: str, tmp_path: Path, s
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "CHECKER_SIGNING_KEY": (tmp_path / "build.key").read_text(),
         "CHECKER_SIGN_KEY": str(tmp_path / "build.key"),
+        "CHECKER_POLICY_BUNDLE": str(bundle),
+        "CHECKER_POLICY_TRUST": str(trust),
+        "XDG_CACHE_HOME": str(tmp_path / "xdg-cache"),
     }
     # The session's scan cache stands in for the job's cache folder (each
     # scanner still runs once in the session), so the four CIs do not scan
@@ -146,8 +163,11 @@ def test_ci_example_commands_run_and_record_the_run(name: str, tmp_path: Path, s
     statement = json.loads(base64.b64decode(envelope["payload"]))
     assert statement["predicate"]["ci"] == expected
     assert statement["subject"][0]["name"] == "dist/app.zip"
+    assert statement["predicate"]["policy"]["bundle"]["name"] == "org-baseline"
+    verify = ["checker", "verify", "report.dsse.json", "--trust", "build.pub", "--subject", "dist/app.zip"]
+    pins = ["--policy", str(bundle), "--policy-trust", str(trust), "--min-policy-version", "1.0.0"]
     done = subprocess.run(
-        ["checker", "verify", "report.dsse.json", "--trust", "build.pub", "--subject", "dist/app.zip"],
+        [*verify, *pins],
         cwd=tmp_path,
         env=env,
         capture_output=True,
