@@ -64,8 +64,12 @@ def _build(folder: Path, scan_cache: Path) -> int:
             "app",
             "--env",
             "prod",
-            "--policy",
-            str(folder / "org" / "baseline.yaml"),
+            "--policy-bundle",
+            str(folder / "org" / "acme-1.1.0.tar.gz"),
+            "--policy-trust",
+            str(folder / "org" / "policy.pub"),
+            "--bundle-cache",
+            str(folder / "org" / "bundle-cache"),
             "--run-scans",
             "--cache",
             str(scan_cache),
@@ -93,11 +97,19 @@ def release_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_cache: Pat
     generate_key(org / "security", "ed25519", None)
     pem = (org / "security.pub").read_text().replace("\n", "\n        ")
     baseline = (REPO / "policies" / "baseline.yaml").read_text()
-    (org / "baseline.yaml").write_text(
+    (org / "policy").mkdir()
+    (org / "policy" / "baseline.yaml").write_text(
         baseline.replace(
             "  keys: []\n",
             f"  keys:\n    - owner: security@acme.example\n      public_key: |\n        {pem.rstrip()}\n",
         )
+    )
+    # The central team publishes its policy as a signed bundle.
+    generate_key(org / "policy-signer", "ed25519", None)
+    (org / "policy.pub").write_bytes((org / "policy-signer.pub").read_bytes())
+    publish = ["policy", "bundle", str(org / "policy"), "--version", "1.1.0", "--created", "2026-11-30T00:00:00Z"]
+    assert (
+        main([*publish, "--sign-key", str(org / "policy-signer.key"), "--output", str(org / "acme-1.1.0.tar.gz")]) == 0
     )
     shutil.copytree(REPO / "examples" / "app", tmp_path / "app")
     (tmp_path / "app.zip").write_bytes(b"the deployment artifact")
@@ -110,7 +122,10 @@ def release_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scan_cache: Pat
     assert _build(tmp_path, scan_cache) == 1  # NAME001 is an error in production
     expires = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
     (tmp_path / ".checker-waivers.yml").write_text(WAIVERS % expires)
-    assert main(["approve", ".checker-waivers.yml", "--key", "org/security.key", "--policy", "org/baseline.yaml"]) == 0
+    assert (
+        main(["approve", ".checker-waivers.yml", "--key", "org/security.key", "--policy", "org/policy/baseline.yaml"])
+        == 0
+    )
     _git(tmp_path, "add", "-A")
     _git(tmp_path, "commit", "-qm", "waive the audit log group's fixed name, approved by security")
     assert _build(tmp_path, scan_cache) == 0
@@ -134,13 +149,16 @@ def test_release_example_verifies_the_bundled_report(release_dir: tuple[Path, st
         f"    public_key_file: {folder / 'org' / 'build.pub'}\n"
     )
     (folder / "keyring-file.yaml").write_text(keyring)
-    digest = _digest(folder / "org" / "baseline.yaml")
+    digest = _digest(folder / "org" / "acme-1.1.0.tar.gz")
+    policy_keys = f"keys:\n  - owner: platform\n    public_key_file: {folder / 'org' / 'policy.pub'}\n"
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "TRUSTED_KEYS": keyring,
         "TRUSTED_KEYS_FILE": str(folder / "keyring-file.yaml"),
         "POLICY_DIGEST": digest,
+        "POLICY_KEYS": policy_keys,
+        "MIN_POLICY_VERSION": "1.1.0",
         "GIT_COMMIT": commit,
         "CODEBUILD_RESOLVED_SOURCE_VERSION": commit,
     }
@@ -158,6 +176,11 @@ def test_release_example_verifies_the_bundled_report(release_dir: tuple[Path, st
         text=True,
     )
     assert done.returncode == 1 and "[commit-mismatch]" in done.stdout
+    # A release side that now requires policy 1.2 refuses a report made under 1.1.
+    if "--min-policy-version" in script:
+        newer = {**env, "MIN_POLICY_VERSION": "1.2.0"}
+        done = subprocess.run(["bash", "-c", script], cwd=folder, env=newer, capture_output=True, text=True)
+        assert done.returncode == 1 and "[policy-version]" in done.stdout
     # And a report from a checkout changed after its commit.
     (folder / "app" / "template.yaml").write_text((folder / "app" / "template.yaml").read_text() + "\n")
     assert _build(folder, scan_cache) == 0
