@@ -214,7 +214,9 @@ def _members(data: bytes, source: str) -> dict[str, bytes]:
     if len(data) > MAX_BUNDLE_BYTES:
         raise InputError(f"the bundle is over {MAX_BUNDLE_BYTES} bytes", path=source)
     try:
-        raw = gzip.decompress(data)
+        # Read at most the limit (and one byte to tell): a gzip bomb stops here.
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
+            raw = unzipped.read(4 * MAX_BUNDLE_BYTES + 1)
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise InputError(f"not a policy bundle (gzip): {exc}", path=source) from None
     if len(raw) > 4 * MAX_BUNDLE_BYTES:

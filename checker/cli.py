@@ -249,6 +249,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         allow_rule_folders=args.allow_rule_folders,
         policy_trust=[key for path in args.policy_trust for key in load_trust(Path(path))],
         min_policy_version=args.min_policy_version,
+        policy_name=args.policy_name,
         env=args.env,
         repository=repository,
         allow_dirty=args.allow_dirty,
@@ -674,6 +675,11 @@ def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--min-policy-version",
         metavar="SEMVER",
         help="the oldest policy bundle version accepted (needs --policy-trust)",
+    )
+    ver.add_argument(
+        "--policy-name",
+        metavar="NAME",
+        help="the policy bundle's name: another bundle the same policy key signed is not accepted",
     )
     ver.add_argument("--policy-digest", metavar="sha256:HEX", help="the pinned policy digest")
     ver.add_argument("--max-age", metavar="DURATION", help="reject reports older than this (30m, 12h, 7d)")

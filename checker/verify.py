@@ -80,6 +80,7 @@ class Expectations:
     repository: str | None = None  # host/owner/name the report must be for
     policy_trust: Sequence[TrustedKey] = ()  # the organization's policy-bundle signing keys
     min_policy_version: str | None = None  # SemVer; needs policy_trust
+    policy_name: str | None = None  # the bundle's name: another bundle the same key signed is not this policy
     allow_dirty: bool = False
     allow_no_git: bool = False
     templates: Sequence[Path] = ()
@@ -370,7 +371,7 @@ def _bundle_problems(predicate: dict[str, Any], expect: Expectations, now: datet
     nothing), and at least the version required."""
     bundle = predicate["policy"].get("bundle")
     if bundle is None:
-        if expect.min_policy_version is not None:
+        if expect.min_policy_version is not None or expect.policy_name is not None:
             return [Rejection("policy-version", "the report's policy is not a signed policy bundle")]
         return []
     from checker.bundle import _signers, semver_key
@@ -388,6 +389,10 @@ def _bundle_problems(predicate: dict[str, Any], expect: Expectations, now: datet
     ):
         return [Rejection("bundle-mismatch", "the report's policy bundle does not match its manifest or baseline")]
     problems = []
+    if expect.policy_name is not None and bundle["name"] != expect.policy_name:
+        problems.append(
+            Rejection("policy-name", f"the report's policy bundle is {bundle['name']}, not {expect.policy_name}")
+        )
     if expect.policy_trust:
         try:
             _signers(bundle["envelope"], payload, expect.policy_trust, now)

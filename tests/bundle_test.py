@@ -332,7 +332,10 @@ def test_a_build_uses_the_bundle_and_the_release_side_pins_it(
     verify = ["verify", str(org.tmp / "r.json"), "--trust", str(org.tmp / "keyring.yaml"), "--allow-templates-only"]
     pins = ["--policy", str(bundle), "--policy-trust", str(org.tmp / "trust.yaml"), "--require-builtin-rules"]
     capsys.readouterr()
-    assert main([*verify, *pins, "--min-policy-version", "1.1.0"]) == 0
+    assert main([*verify, *pins, "--policy-name", "acme", "--min-policy-version", "1.1.0"]) == 0
+    capsys.readouterr()
+    assert main([*verify, *pins, "--policy-name", "acme-sandbox"]) == 1
+    assert "[policy-name]" in capsys.readouterr().out
     assert main([*verify, *pins, "--min-policy-version", "1.2.0"]) == 1
     assert "[policy-version]" in capsys.readouterr().out
     assert main([*verify, "--min-policy-version", "1.0.0"]) == 2  # a version counts only if signed by the org
@@ -353,3 +356,10 @@ def test_a_build_never_falls_back_to_the_built_in_policy(
     assert "does not match its digest" in capsys.readouterr().err
     assert main([*base, "--policy-bundle", str(org.tmp / "acme.tar.gz")]) == 2
     assert "give --policy-trust" in capsys.readouterr().err
+
+
+def test_a_gzip_bomb_is_refused_without_unpacking_it(org: Org) -> None:
+    bomb = gzip.compress(b"\0" * (200 * 1024 * 1024))
+    assert len(bomb) < 1024 * 1024
+    with pytest.raises(InputError, match="unpacks to too much"):
+        open_bundle(bomb, "bomb.tar.gz", org.trust(), NOW)

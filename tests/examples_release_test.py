@@ -158,6 +158,7 @@ def test_release_example_verifies_the_bundled_report(release_dir: tuple[Path, st
         "TRUSTED_KEYS_FILE": str(folder / "keyring-file.yaml"),
         "POLICY_DIGEST": digest,
         "POLICY_KEYS": policy_keys,
+        "POLICY_NAME": "org-baseline",
         "MIN_POLICY_VERSION": "1.1.0",
         "GIT_COMMIT": commit,
         "CODEBUILD_RESOLVED_SOURCE_VERSION": commit,
