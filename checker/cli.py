@@ -481,18 +481,46 @@ def cmd_approve(args: argparse.Namespace) -> int:
     from checker.approve import approve
 
     root = Path(args.root) if args.root else Path.cwd()
-    summary = approve(
-        Path(args.file),
-        root=root,
-        key=args.key,
-        registry=_registry(args),
-        policies=[Path(p) for p in args.policy],
-        repository=args.repository,
-        commit=args.commit,
-        environ=os.environ,
-    )
+    bundle = _bundle(args)
+    try:
+        summary = approve(
+            Path(args.file),
+            root=root,
+            key=args.key,
+            registry=_registry(args, bundle),
+            policies=[bundle.baseline] if bundle is not None else [Path(p) for p in args.policy],
+            repository=args.repository,
+            commit=args.commit,
+            environ=os.environ,
+        )
+    finally:
+        if bundle is not None:
+            bundle.close()
     print(summary, file=sys.stderr)
     return 0
+
+
+def _bundle_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--policy-bundle",
+        metavar="SRC",
+        help="the organization's signed policy bundle: a file, https:// URL or s3://bucket/key, optionally "
+        "pinned SRC@sha256:DIGEST; verified before use, its baseline is the baseline",
+    )
+    p.add_argument(
+        "--policy-trust",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="the organization's policy-signing keys (PEM or keyring; default: the file named by "
+        "CHECKER_POLICY_TRUST)",
+    )
+    p.add_argument(
+        "--bundle-cache",
+        metavar="DIR",
+        help="where verified bundles are kept by digest, for offline reruns (default: ~/.cache/checker/bundles; "
+        "'' for none)",
+    )
 
 
 def _rules_option(p: argparse.ArgumentParser) -> None:
@@ -586,26 +614,7 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="FILE",
         help="emergency override for an incident (incident, reason, expires); applies only when approved",
     )
-    check.add_argument(
-        "--policy-bundle",
-        metavar="SRC",
-        help="the organization's signed policy bundle: a file, https:// URL or s3://bucket/key, optionally "
-        "pinned SRC@sha256:DIGEST; verified before use, its baseline is the baseline (--policy adds overlays)",
-    )
-    check.add_argument(
-        "--policy-trust",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="the organization's policy-signing keys (PEM or keyring; default: the file named by "
-        "CHECKER_POLICY_TRUST)",
-    )
-    check.add_argument(
-        "--bundle-cache",
-        metavar="DIR",
-        help="where verified bundles are kept by digest, for offline reruns (default: ~/.cache/checker/bundles; "
-        "'' for none)",
-    )
+    _bundle_options(check)
     check.add_argument(
         "--waivers",
         action="append",
@@ -776,9 +785,11 @@ def _add_approve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="append",
         default=[],
         metavar="FILE",
-        help="the baseline whose limits (waiver horizon) the file must meet (default: the built-in one)",
+        help="the baseline whose limits (waiver horizon) the file must meet (default: the built-in one, "
+        "or --policy-bundle's)",
     )
     _rules_option(approve)
+    _bundle_options(approve)
     approve.set_defaults(func=cmd_approve)
 
 

@@ -363,3 +363,22 @@ def test_a_gzip_bomb_is_refused_without_unpacking_it(org: Org) -> None:
     assert len(bomb) < 1024 * 1024
     with pytest.raises(InputError, match="unpacks to too much"):
         open_bundle(bomb, "bomb.tar.gz", org.trust(), NOW)
+
+
+def test_an_approver_approves_waivers_of_the_bundles_own_rules(
+    org: Org, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = org.build("1.0.0")
+    repo = _team_repo(org)
+    monkeypatch.chdir(repo)
+    expires = (NOW + timedelta(days=10)).strftime("%Y-%m-%d")
+    (repo / ".checker-waivers.yml").write_text(
+        "kind: checker-waivers\nwaivers:\n"
+        f"  - {{rule: ACME001, scope: {{template: infra/queue.yaml, resource: Queue}}, reason: r, expires: '{expires}'}}\n"
+    )
+    approve = ["approve", ".checker-waivers.yml", "--key", str(org.tmp / "other-signer.key")]
+    assert main(approve) == 2  # the built-in catalogue has no ACME001
+    assert "no rule with id 'ACME001'" in capsys.readouterr().err
+    trust = ["--policy-trust", str(org.tmp / "trust.yaml"), "--bundle-cache", ""]
+    assert main([*approve, "--policy-bundle", str(bundle), *trust]) == 0
+    assert "ACME001 on template 'infra/queue.yaml', resource 'Queue'" in capsys.readouterr().err
