@@ -374,7 +374,8 @@ def test_an_approver_approves_waivers_of_the_bundles_own_rules(
     expires = (NOW + timedelta(days=10)).strftime("%Y-%m-%d")
     (repo / ".checker-waivers.yml").write_text(
         "kind: checker-waivers\nwaivers:\n"
-        f"  - {{rule: ACME001, scope: {{template: infra/queue.yaml, resource: Queue}}, reason: r, expires: '{expires}'}}\n"
+        "  - {rule: ACME001, scope: {template: infra/queue.yaml, resource: Queue},"
+        f" reason: r, expires: '{expires}'}}\n"
     )
     approve = ["approve", ".checker-waivers.yml", "--key", str(org.tmp / "other-signer.key")]
     assert main(approve) == 2  # the built-in catalogue has no ACME001
