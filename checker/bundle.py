@@ -109,6 +109,12 @@ class Bundle:
         return rules if rules.is_dir() else None
 
     @property
+    def rule_digests(self) -> dict[str, str]:
+        """The manifest's digest of each file under ``rules/``, by its path there."""
+        files = self.manifest.get("files", {})
+        return {p.removeprefix(f"{RULES_DIR}/"): d for p, d in files.items() if p.startswith(f"{RULES_DIR}/")}
+
+    @property
     def label(self) -> str:
         """How the report names the bundle's files: ``bundle:NAME@VERSION``."""
         return f"bundle:{self.name}@{self.version}"
@@ -247,7 +253,8 @@ def _signers(envelope: Mapping[str, Any], payload: bytes, trust: Sequence[Truste
     message = pae(BUNDLE_PAYLOAD_TYPE, payload)
     good: dict[str, str] = {}
     refused: list[str] = []
-    for entry in envelope.get("signatures", []):
+    signatures = envelope.get("signatures")
+    for entry in signatures if isinstance(signatures, list) else []:
         if not isinstance(entry, dict):
             continue
         try:
@@ -287,7 +294,7 @@ def open_bundle(
     try:
         envelope = json.loads(raw_envelope)
         payload = base64.b64decode(envelope["payload"], validate=True)
-    except (ValueError, KeyError, TypeError, binascii.Error):
+    except (ValueError, KeyError, TypeError, binascii.Error, RecursionError):
         raise InputError(f"{ENVELOPE_NAME} is not a DSSE envelope", path=source) from None
     if not isinstance(envelope, dict) or envelope.get("payloadType") != BUNDLE_PAYLOAD_TYPE:
         raise InputError(f"{ENVELOPE_NAME}: payload type is not {BUNDLE_PAYLOAD_TYPE}", path=source)
@@ -300,7 +307,7 @@ def open_bundle(
         raise InputError(f"the bundle's digest is {digest}, not the pinned {pin}", path=source)
     try:
         manifest = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise InputError("the manifest is not JSON", path=source) from None
     if canonical_json(manifest) != payload:
         raise InputError("the manifest is not in canonical form, so its digest would be ambiguous", path=source)
@@ -359,7 +366,7 @@ def read_digest(data: bytes, source: str) -> str:
     try:
         envelope = json.loads(members[ENVELOPE_NAME])
         payload = base64.b64decode(envelope["payload"], validate=True)
-    except (KeyError, ValueError, TypeError, binascii.Error):
+    except (KeyError, ValueError, TypeError, binascii.Error, RecursionError):
         raise InputError(f"{ENVELOPE_NAME} is missing or not a DSSE envelope", path=source) from None
     return "sha256:" + hashlib.sha256(payload).hexdigest()
 
@@ -407,7 +414,7 @@ def _download(source: str) -> bytes:
     try:
         return Path(source).read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read policy bundle {source}: {exc.strerror}") from None
+        raise OSError(f"cannot read {source}: {exc.strerror}") from None
 
 
 def default_cache() -> Path:
@@ -425,13 +432,24 @@ class BundleCache:
         self._index_path = folder / "index.json"
 
     def _index(self) -> dict[str, dict[str, str]]:
+        """The index, keeping only well-formed entries: whoever can write the
+        cache folder may have written anything there."""
+        empty: dict[str, dict[str, str]] = {"sources": {}, "versions": {}}
+        if not self._index_path.is_file():  # not a pipe or a folder planted in its place
+            return empty
         try:
             data = json.loads(self._index_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {"sources": {}, "versions": {}}
+        except (OSError, ValueError, RecursionError):
+            return empty
         if not isinstance(data, dict):
-            return {"sources": {}, "versions": {}}
-        return {k: dict(data.get(k) or {}) for k in ("sources", "versions")}
+            return empty
+        index: dict[str, dict[str, str]] = {}
+        for part in ("sources", "versions"):
+            entries = data.get(part)
+            pairs = entries.items() if isinstance(entries, dict) else ()
+            index[part] = {k: v for k, v in pairs if isinstance(k, str) and isinstance(v, str)}
+        index["versions"] = {k: v for k, v in index["versions"].items() if _SEMVER.match(v)}
+        return index
 
     def get(self, digest: str) -> bytes | None:
         try:
@@ -477,27 +495,37 @@ def fetch_bundle(
             f"(or set {TRUST_ENV})"
         )
     source, pin = split_pin(given)
-    data: bytes | None = None
+    bundle = None
     if cache is not None and pin is not None:
-        data = cache.get(pin)  # pinned and verified before: no fetch needed
-    if data is None:
+        cached = cache.get(pin)  # pinned and verified before: no fetch needed
+        try:
+            bundle = open_bundle(cached, source, trust, now, pin) if cached is not None else None
+        except InputError:
+            bundle = None  # a damaged or planted copy: fetch it again
+    data = b""
+    if bundle is None:
         try:
             data = _download(source)
         except OSError as exc:
             remembered = pin or (cache.last(source) if cache is not None else None)
-            data = cache.get(remembered) if cache is not None and remembered else None
-            if data is None:
+            data = (cache.get(remembered) if cache is not None and remembered else None) or b""
+            if not data:
                 raise InputError(f"{exc} and no verified copy is cached", path=source) from None
-    bundle = open_bundle(data, source, trust, now, pin)
-    if cache is not None:
+        bundle = open_bundle(data, source, trust, now, pin)
+    if cache is None:
+        return bundle
+    try:
         highest = cache.highest(bundle.name)
         if highest is not None and semver_key(bundle.version) < semver_key(highest):
-            bundle.close()
             raise InputError(
                 f"policy bundle {bundle.name} {bundle.version} is older than {highest}, which this machine "
                 "used before: a policy is not rolled back",
                 path=source,
             )
-        cache.put(source, bundle, data)
+        if data:
+            cache.put(source, bundle, data)
+    except BaseException:
+        bundle.close()
+        raise
     return bundle
 

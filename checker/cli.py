@@ -52,7 +52,7 @@ def _color(output: str | None) -> bool:
 def _registry(args: argparse.Namespace, bundle: Bundle | None = None) -> Registry:
     from checker.registry import load_registry
 
-    labelled = [(bundle.rules, f"{bundle.label}/rules")] if bundle is not None and bundle.rules else []
+    labelled = [(bundle.rules, f"{bundle.label}/rules", bundle.rule_digests)] if bundle and bundle.rules else []
     return load_registry((Path(d) for d in args.rules), labelled)
 
 
@@ -436,8 +436,9 @@ def cmd_policy_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_policy_bundle(args: argparse.Namespace) -> int:
-    from checker.bundle import BASELINE_NAME, Bundle, build_bundle
+    from checker.bundle import BASELINE_NAME, RULES_DIR, build_bundle
     from checker.policy import load_policy
+    from checker.registry import load_registry
     from checker.signing import load_signer
     from checker.times import parse_time
 
@@ -453,8 +454,9 @@ def cmd_policy_bundle(args: argparse.Namespace) -> int:
     if not (folder / BASELINE_NAME).is_file():
         raise UsageError(f"{folder} has no {BASELINE_NAME}")
     # The baseline and rules must load exactly as a build will load them.
-    probe = Bundle("probe", args.version, "", "", {}, {}, (), str(folder), folder)
-    registry = _registry(args, probe)
+    rules = folder / RULES_DIR
+    labelled = [(rules, f"bundle:{args.name or 'new'}@{args.version}/{RULES_DIR}", None)] if rules.is_dir() else []
+    registry = load_registry((Path(d) for d in args.rules), labelled)
     policy = load_policy([folder / BASELINE_NAME], registry, [f"{args.dir}/{BASELINE_NAME}"])
     policy.approvers.public_keys()
     signers = [load_signer(ref, os.environ) for ref in args.sign_key]

@@ -32,7 +32,7 @@ import jmespath.exceptions
 
 from checker.errors import RuleDefinitionError
 from checker.facts import VIEWS
-from checker.loaders import LineDict, load_document
+from checker.loaders import LineDict, decode_text, load_document, load_text
 from checker.ruleapi import SEVERITIES, TAGS, Facts, Finding, Param, RuleMeta, finding_for
 
 _PARAM_TYPES = ("integer", "number", "string", "boolean", "string_list")
@@ -198,9 +198,10 @@ def parse_meta(path: str, data: LineDict, views: tuple[str, ...]) -> RuleMeta:
     )
 
 
-def load_declarative_rule(file: Path, display: str) -> DeclarativeRule:
+def load_declarative_rule(file: Path, display: str, raw: bytes | None = None) -> DeclarativeRule:
+    """A rule from its file, or from ``raw``, the file's bytes already read."""
     try:
-        data = load_document(file, display)
+        data = load_document(file, display) if raw is None else load_text(decode_text(raw, display), display)
     except Exception as exc:  # InputError carries the file and line already
         raise RuleDefinitionError(
             str(getattr(exc, "message", exc)), path=display, line=getattr(exc, "line", None)

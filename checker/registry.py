@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from checker.declarative import RULE_ID, load_declarative_rule
-from checker.errors import RuleDefinitionError
+from checker.errors import InputError, RuleDefinitionError
 from checker.facts import VIEWS, scope_of
+from checker.loaders import read_text
 from checker.ruleapi import SEVERITIES, TAGS, Facts, Finding, Rule, RuleMeta
 
 Registry = dict[str, Rule]
@@ -45,16 +46,20 @@ def builtin_rules_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "rules"
 
 
-def _load_python_rule(file: Path, display: str) -> Rule:
+def _load_python_rule(file: Path, display: str, source: bytes) -> Rule:
+    """Import a rule module from ``source``, the bytes already read (and
+    digested): what runs is exactly what the report names by digest."""
     # A unique module name per file, so two folders may both have iam.py.
     name = "checker_rule_" + hashlib.sha256(str(file).encode()).hexdigest()[:16]
-    spec = importlib.util.spec_from_file_location(name, file)
-    if spec is None or spec.loader is None:
+    spec = importlib.util.spec_from_loader(name, loader=None, origin=str(file))
+    if spec is None:
         raise RuleDefinitionError("cannot load as a Python module", path=display)
     module = importlib.util.module_from_spec(spec)
+    module.__file__ = str(file)
     try:
         sys.modules[name] = module
-        spec.loader.exec_module(module)
+        code = compile(source, str(file), "exec")
+        exec(code, module.__dict__)  # importing a rule module: the organization's code, by design
     except Exception as exc:
         raise RuleDefinitionError(f"rule module failed to import: {type(exc).__name__}: {exc}", path=display) from None
     rule = getattr(module, "RULE", None)
@@ -87,37 +92,52 @@ def _check_meta(meta: RuleMeta, display: str) -> None:
         raise RuleDefinitionError("; ".join(problems), path=display, field="RULE.meta")
 
 
-def load_folder(folder: Path, label: str) -> list[Rule]:
-    """Load every rule file below ``folder``; ``label`` prefixes displayed paths."""
+def load_folder(folder: Path, label: str, expected: Mapping[str, str] | None = None) -> list[Rule]:
+    """Load every rule file below ``folder``; ``label`` prefixes displayed
+    paths. Each file is read once: the bytes parsed (or imported) are the
+    bytes digested, and with ``expected`` (a verified bundle's manifest:
+    relative path -> sha256) they must be the ones it lists."""
     if not folder.is_dir():
         raise RuleDefinitionError("rules folder not found", path=str(folder))
     rules: list[Rule] = []
     for file in sorted(folder.rglob("*")):
         if not file.is_file() or "__pycache__" in file.parts or file.name.startswith(("_", ".")):
             continue
-        display = f"{label}/{file.relative_to(folder).as_posix()}"
-        rule: Rule
-        if file.suffix in (".yaml", ".yml"):
-            rule = load_declarative_rule(file, display)
-        elif file.suffix == ".py":
-            rule = _load_python_rule(file, display)
-        else:
+        relpath = file.relative_to(folder).as_posix()
+        display = f"{label}/{relpath}"
+        if file.suffix not in (".yaml", ".yml", ".py"):
             continue
+        try:
+            raw, _ = read_text(file, display)  # bounded in size, as every input
+        except InputError as exc:
+            raise RuleDefinitionError(exc.message, path=display) from None
+        digest = hashlib.sha256(raw).hexdigest()
+        if expected is not None and expected.get(relpath) != digest:
+            why = "is not the file the verified policy bundle lists (changed on disk?)"
+            raise RuleDefinitionError(why, path=display)
+        rule: Rule
+        if file.suffix == ".py":
+            rule = _load_python_rule(file, display, raw)
+        else:
+            rule = load_declarative_rule(file, display, raw)
         # The report names each rule's file by digest, so that a rule given
         # with --rules cannot pass for the organization's own unnoticed.
-        rule.meta = replace(rule.meta, source_sha256=hashlib.sha256(file.read_bytes()).hexdigest())
+        rule.meta = replace(rule.meta, source_sha256=digest)
         rules.append(rule)
     return rules
 
 
-def load_registry(extra_folders: Iterable[Path] = (), labelled: Iterable[tuple[Path, str]] = ()) -> Registry:
+def load_registry(
+    extra_folders: Iterable[Path] = (), labelled: Iterable[tuple[Path, str, Mapping[str, str] | None]] = ()
+) -> Registry:
     """Built-in rules, then each ``labelled`` folder's (a verified policy
     bundle's rules, named by the bundle), then each extra folder's; ids must
     be unique across all."""
     registry: Registry = {}
-    folders = [(builtin_rules_dir(), "rules"), *labelled] + [(Path(f), str(f)) for f in extra_folders]
-    for folder, label in folders:
-        for rule in load_folder(folder, label):
+    folders: list[tuple[Path, str, Mapping[str, str] | None]] = [(builtin_rules_dir(), "rules", None)]
+    folders += [*labelled, *((Path(f), str(f), None) for f in extra_folders)]
+    for folder, label, expected in folders:
+        for rule in load_folder(folder, label, expected):
             existing = registry.get(rule.meta.id)
             if existing is not None:
                 raise RuleDefinitionError(

@@ -93,12 +93,12 @@ class Expectations:
         # A threshold of 0 would accept an envelope with no valid signature at all.
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, int) or self.threshold < 1:
             raise UsageError(f"--threshold must be 1 or more, not {self.threshold!r}")
+        if (self.min_policy_version is not None or self.policy_name is not None) and not self.policy_trust:
+            raise UsageError(
+                "--min-policy-version and --policy-name need --policy-trust: a bundle's name and version count "
+                "only if the organization signed it"
+            )
         if self.min_policy_version is not None:
-            if not self.policy_trust:
-                raise UsageError(
-                    "--min-policy-version needs --policy-trust: a bundle's version counts only if the "
-                    "organization signed it"
-                )
             from checker.bundle import semver_key
 
             semver_key(self.min_policy_version)
@@ -379,7 +379,7 @@ def _bundle_problems(predicate: dict[str, Any], expect: Expectations, now: datet
     try:
         payload = base64.b64decode(bundle["envelope"]["payload"], validate=True)
         manifest = json.loads(payload)
-    except (KeyError, TypeError, ValueError, binascii.Error):
+    except (KeyError, TypeError, ValueError, binascii.Error, RecursionError):
         return [Rejection("bundle-mismatch", "the report's policy bundle envelope is malformed")]
     if (
         "sha256:" + hashlib.sha256(payload).hexdigest() != bundle["digest"]
@@ -389,6 +389,19 @@ def _bundle_problems(predicate: dict[str, Any], expect: Expectations, now: datet
     ):
         return [Rejection("bundle-mismatch", "the report's policy bundle does not match its manifest or baseline")]
     problems = []
+    # The bundle's own rules are exactly the files its signed manifest lists.
+    label = f"bundle:{bundle['name']}@{bundle['version']}/"
+    files = manifest.get("files") if isinstance(manifest.get("files"), dict) else {}
+    altered = [
+        str(r.get("rule"))
+        for r in predicate["results"]
+        if str(r.get("source", "")).startswith(label)
+        and files.get(str(r["source"]).removeprefix(label)) != r.get("source_sha256")
+    ]
+    if altered:
+        problems.append(
+            Rejection("rule-source", f"rules not as the policy bundle's manifest lists them: {', '.join(altered)}")
+        )
     if expect.policy_name is not None and bundle["name"] != expect.policy_name:
         problems.append(
             Rejection("policy-name", f"the report's policy bundle is {bundle['name']}, not {expect.policy_name}")
@@ -401,6 +414,8 @@ def _bundle_problems(predicate: dict[str, Any], expect: Expectations, now: datet
     if expect.min_policy_version is not None:
         try:
             older = semver_key(bundle["version"]) < semver_key(expect.min_policy_version)
+            # A pre-release (1.2.0-rc.1) is no release: it counts only against a pre-release minimum.
+            older = older or ("-" in bundle["version"].split("+")[0] and "-" not in expect.min_policy_version)
         except CheckerError:
             older = True
         if older:

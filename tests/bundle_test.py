@@ -383,3 +383,88 @@ def test_an_approver_approves_waivers_of_the_bundles_own_rules(
     trust = ["--policy-trust", str(org.tmp / "trust.yaml"), "--bundle-cache", ""]
     assert main([*approve, "--policy-bundle", str(bundle), *trust]) == 0
     assert "ACME001 on template 'infra/queue.yaml', resource 'Queue'" in capsys.readouterr().err
+
+
+def test_a_cache_the_team_can_write_neither_crashes_nor_blocks_a_build(org: Org) -> None:
+    folder = org.tmp / "cache"
+    folder.mkdir()
+    bundle = org.build("1.0.0")
+    pin = read_digest(bundle.read_bytes(), "acme")
+    for index in ('{"versions": 5}', '{"versions": {"acme": 7}, "sources": []}', "[[[[" * 10000):
+        (folder / "index.json").write_text(index)
+        fetch_bundle(str(bundle), org.trust(), NOW, BundleCache(folder)).close()
+    # A copy planted under the pinned digest is checked, found wrong, and fetched again.
+    (folder / f"{pin.removeprefix('sha256:')}.tar.gz").write_bytes(b"not a bundle")
+    fetched = fetch_bundle(f"{bundle}@{pin}", org.trust(), NOW, BundleCache(folder))
+    assert fetched.digest == pin
+    fetched.close()
+
+
+@pytest.mark.parametrize(
+    ("envelope", "words"),
+    [(b"[" * 100000, "not a DSSE envelope"), (b'{"payloadType": "x", "payload": "", "signatures": 5}', "payload type")],
+)
+def test_a_malformed_envelope_is_an_input_error(org: Org, envelope: bytes, words: str) -> None:
+    members = _members(org.build("1.0.0"))
+    members["bundle.dsse.json"] = envelope
+    with pytest.raises(InputError, match=words):
+        open_bundle(_repack(members), "acme.tar.gz", org.trust(), NOW)
+
+
+def test_a_pre_release_does_not_pass_for_a_release(
+    org: Org, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bundle = org.build("1.2.0-rc.1")
+    repo = _team_repo(org)
+    monkeypatch.chdir(repo)
+    generate_key(org.tmp / "build", "ed25519", None)
+    (repo / "infra" / "queue.yaml").write_text(QUEUE + "    Properties: {SqsManagedSseEnabled: true}\n")
+    check = ["check", "infra", "--templates-only", "--policy-bundle", str(bundle), "--bundle-cache", ""]
+    trust = ["--policy-trust", str(org.tmp / "trust.yaml")]
+    report = str(org.tmp / "r.json")
+    assert main([*check, *trust, "--sign-key", str(org.tmp / "build.key"), "--output", report]) == 0
+    verify = ["verify", report, "--trust", str(org.tmp / "build.pub"), "--allow-templates-only", "--allow-dirty"]
+    capsys.readouterr()
+    assert main([*verify, *trust, "--min-policy-version", "1.1.0"]) == 1
+    assert "[policy-version]" in capsys.readouterr().out
+    assert main([*verify, *trust, "--min-policy-version", "1.2.0-rc.1"]) == 0
+    assert main([*verify, "--policy-name", "acme"]) == 2  # a name counts only if the organization signed it
+
+
+def test_rules_changed_on_disk_after_verification_are_refused(org: Org) -> None:
+    from checker.errors import RuleDefinitionError
+    from checker.registry import load_registry
+
+    bundle = open_bundle(org.build("1.0.0").read_bytes(), "acme.tar.gz", org.trust(), NOW)
+    try:
+        assert bundle.rules is not None
+        rule = bundle.rules / "ACME001_queue_encryption.yaml"
+        rule.write_text(RULE.replace("type == 'AWS::SQS::Queue' &&", "`false` &&"))  # swapped in between
+        with pytest.raises(RuleDefinitionError, match="is not the file the verified policy bundle lists"):
+            load_registry(labelled=[(bundle.rules, f"{bundle.label}/rules", bundle.rule_digests)])
+    finally:
+        bundle.close()
+
+
+def test_verify_holds_the_bundles_rules_to_its_manifest(
+    org: Org, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from checker.signing import load_signer, sign_envelope
+    from checker.verify import Expectations, verify
+
+    bundle = org.build("1.0.0")
+    repo = _team_repo(org)
+    monkeypatch.chdir(repo)
+    check = ["check", "infra", "--templates-only", "--policy-bundle", str(bundle), "--bundle-cache", ""]
+    capsys.readouterr()
+    assert main([*check, "--policy-trust", str(org.tmp / "trust.yaml"), "--format", "json"]) == 1
+    statement = json.loads(capsys.readouterr().out)
+    (acme,) = [r for r in statement["predicate"]["results"] if r["rule"] == "ACME001"]
+    acme["source_sha256"] = "0" * 64
+    generate_key(org.tmp / "build", "ed25519", None)
+    envelope = sign_envelope(json.dumps(statement).encode(), load_signer(str(org.tmp / "build.key"), {}))
+    expect = Expectations(
+        trust=load_trust(org.tmp / "build.pub"), allow_templates_only=True, allow_dirty=True, policy_trust=org.trust()
+    )
+    result = verify(json.dumps(envelope).encode(), expect)
+    assert "rule-source" in {r.code for r in result.reasons}
