@@ -133,3 +133,4 @@ class ScanReport:
     unresolved: tuple[str, ...] = ()
     failure: str | None = None  # the tool could not run or its output was unusable
     generated: float | None = None
+    suppressed: int = 0  # results the log itself marks suppressed (in effect), left out of findings

@@ -159,6 +159,7 @@ def _evidence_entries(facts: RepositoryFacts, evidence: Evidence) -> list[dict[s
                 "required_files": record["required_files"],
                 "uncovered_count": record["uncovered_count"],
                 "stale": record["stale"],
+                "suppressed": sum(r.suppressed for r in facts.inputs.scans if r.tool == record["tool"]),
             }
         )
     for report in evidence.scans:
@@ -172,6 +173,7 @@ def _evidence_entries(facts: RepositoryFacts, evidence: Evidence) -> list[dict[s
                     "evidence": [{"path": report.source.relpath, "sha256": report.source.sha256}],
                     "required": False,
                     "findings": len(report.findings),
+                    "suppressed": report.suppressed,
                 }
             )
     return entries

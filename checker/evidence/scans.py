@@ -244,6 +244,7 @@ def read_sarif(content: Content, source: EvidenceFile, resolver: PathResolver) -
         rules = {str(r.get("id")): r for r in driver.get("rules") or [] if isinstance(r, dict)}
         rule_list = list(driver.get("rules") or [])
         findings = []
+        suppressed = 0
         for position, result in enumerate(run.get("results") or []):
             if not isinstance(result, dict):
                 raise _bad(source, "a result is not an object", f"runs[{index}].results[{position}]")
@@ -251,8 +252,11 @@ def read_sarif(content: Content, source: EvidenceFile, resolver: PathResolver) -
             rule = rules.get(rule_id)
             if rule is None and isinstance(result.get("ruleIndex"), int) and result["ruleIndex"] < len(rule_list):
                 rule = rule_list[result["ruleIndex"]]
-            if result.get("kind") not in (None, "fail") or result.get("suppressions"):
-                continue  # pass/notApplicable results, or suppressed in source
+            if result.get("kind") not in (None, "fail"):
+                continue  # pass/notApplicable results
+            if _suppressed(result.get("suppressions")):
+                suppressed += 1
+                continue
             location = ((result.get("locations") or [{}])[0] or {}).get("physicalLocation") or {}
             uri = _sarif_uri(location, uri_bases)
             line = (location.get("region") or {}).get("startLine")
@@ -291,9 +295,22 @@ def read_sarif(content: Content, source: EvidenceFile, resolver: PathResolver) -
                 tuple(sorted(paths.unresolved)),
                 failure,
                 max(ends) if ends else None,
+                suppressed,
             )
         )
     return reports
+
+
+def _suppressed(suppressions: Any) -> bool:
+    """Whether SARIF 2.1.0 counts a result as suppressed (§3.27.23): some
+    suppression in effect (status ``accepted``, or none given), and none
+    still ``underReview``. A ``rejected`` one suppresses nothing."""
+    if not isinstance(suppressions, list) or not suppressions:
+        return False
+    statuses = [s.get("status") if isinstance(s, dict) else "rejected" for s in suppressions]
+    if "underReview" in statuses:
+        return False
+    return any(status in (None, "accepted") for status in statuses)
 
 
 Reader = Callable[[Content, EvidenceFile, PathResolver], list[ScanReport]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -127,6 +128,27 @@ def test_any_sarif_scanner_with_severity_artifacts_and_time(project: Path) -> No
         ("py.sqli", "critical", "src/unsafe.py", 5)
     ]
     assert report.generated is not None
+
+
+@pytest.mark.parametrize(
+    ("suppressions", "kept"),
+    [
+        ([{"kind": "inSource"}], False),  # no status: in effect
+        ([{"kind": "inSource", "status": "accepted"}], False),
+        ([{"kind": "inSource", "status": "rejected"}], True),
+        ([{"kind": "external", "status": "underReview"}], True),
+        ([{"kind": "inSource", "status": "accepted"}, {"kind": "external", "status": "underReview"}], True),
+        ([{"kind": "inSource", "status": "rejected"}, {"kind": "external", "status": "accepted"}], False),
+        ([], True),
+    ],
+)
+def test_only_suppressions_in_effect_remove_a_result(project: Path, suppressions: list[Any], kept: bool) -> None:
+    log = json.loads(json.dumps(SARIF))
+    log["runs"][0]["results"][0]["suppressions"] = suppressions
+    (project / "semgrep.sarif").write_text(json.dumps(log))
+    (report,) = _load(project, "semgrep.sarif").scans
+    assert [f.rule_id for f in report.findings] == (["py.sqli"] if kept else [])
+    assert report.suppressed == (1 if kept else 2)
 
 
 @pytest.mark.parametrize(
