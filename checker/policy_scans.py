@@ -20,7 +20,6 @@ more paths and exclude fewer.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,9 +53,26 @@ class ScanRequirement:
         }
 
 
-def version_key(version: str) -> tuple[int, ...]:
-    """Numeric parts of a version, for ordering ("1.7.10" after "1.7.9")."""
-    return tuple(int(part) for part in re.findall(r"\d+", version.split("+")[0])[:4])
+def version_key(version: str) -> tuple[int, Any]:
+    """A sort key in the packaging ecosystem's order (PEP 440: ``1.8.0rc1``
+    before ``1.8.0``, ``1.7.10`` after ``1.7.9``); a version it cannot read
+    sorts first, below any minimum."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (1, Version(version))
+    except InvalidVersion:
+        return (0, "")
+
+
+def valid_version(version: str) -> bool:
+    return version_key(version)[0] == 1
+
+
+def at_least(version: str, minimum: str) -> bool:
+    """Whether ``version`` is at least ``minimum`` (a version that cannot be read is not)."""
+    have, want = version_key(version), version_key(minimum)
+    return have[0] == 1 and want[0] == 1 and have[1] >= want[1]
 
 
 def _fail(path: str, container: LineDict, key: str, message: str, where: str) -> PolicyError:
@@ -101,7 +117,7 @@ def parse_scans(
             raise _fail(path, entry, "covers", "is required: the paths the scan must cover", f"{where}.covers")
         min_version = entry.get("min_version", base.min_version if base else None)
         if min_version is not None and (
-            not isinstance(min_version, (str, int, float)) or not version_key(str(min_version))
+            not isinstance(min_version, (str, int, float)) or not valid_version(str(min_version))
         ):
             raise _fail(path, entry, "min_version", 'must be a version such as "1.7.5"', f"{where}.min_version")
         new = ScanRequirement(
@@ -126,7 +142,7 @@ def _only_tighter(path: str, entry: LineDict, where: str, base: ScanRequirement,
         "covers": set(base.covers) <= set(new.covers),
         "exclude": set(new.exclude) <= set(base.exclude),
         "min_version": base.min_version is None
-        or (new.min_version is not None and version_key(new.min_version) >= version_key(base.min_version)),
+        or (new.min_version is not None and at_least(new.min_version, base.min_version)),
     }
     for key, tighter in checks.items():
         if not tighter:

@@ -232,3 +232,11 @@ def test_an_overlay_may_not_set_what_only_the_baseline_sets(tmp_path: Path, key:
     with pytest.raises(PolicyError) as caught:
         load_policy([base, overlay], REGISTRY, ["base.yaml", "team.yaml"])
     assert (caught.value.path, caught.value.line, caught.value.field) == ("team.yaml", 5, key)
+
+
+def test_versions_are_ordered_as_the_packaging_ecosystem_orders_them() -> None:
+    from checker.policy_scans import at_least
+
+    assert not at_least("1.8.0rc1", "1.8.0") and at_least("1.8.0", "1.8.0rc1")
+    assert at_least("1.7.10", "1.7.9") and not at_least("1.7.9", "1.7.10")
+    assert not at_least("latest", "1.0") and not at_least("1.0", "not a version")

@@ -18,7 +18,7 @@ from itertools import groupby
 from typing import Any
 
 from checker.evidence import SEVERITY_RANK, CoverageReport, FileCoverage, ScanFinding, ScanReport
-from checker.policy_scans import TEMPLATES, ScanRequirement, version_key
+from checker.policy_scans import TEMPLATES, ScanRequirement, at_least, version_key
 from checker.provenance import SourceFacts
 from checker.repository import Repository
 from checker.ruleapi import NotApplicable
@@ -299,7 +299,7 @@ def scans(facts: RepositoryFacts) -> list[dict[str, Any]]:
                 "version": versions[0] if versions else None,  # the oldest, if several ran
                 "min_version": requirement.min_version,
                 "version_ok": requirement.min_version is None
-                or (bool(versions) and version_key(versions[0]) >= version_key(requirement.min_version)),
+                or (bool(versions) and at_least(versions[0], requirement.min_version)),
                 "required_files": len(required),
                 "uncovered": uncovered[:_LISTED],
                 "uncovered_count": len(uncovered),

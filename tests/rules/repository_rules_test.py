@@ -268,6 +268,23 @@ def test_scan003_minimum_scanner_version(scanned: Path, scan_cache: Path) -> Non
     ]
 
 
+@pytest.mark.parametrize(("version", "status"), [("1.8.0rc1", "fail"), ("1.8.0", "pass"), ("1.10.0", "pass")])
+def test_scan003_compares_versions_as_the_packaging_ecosystem_does(scanned: Path, version: str, status: str) -> None:
+    sarif = {
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "Semgrep OSS", "version": version}},
+                "artifacts": [{"location": {"uri": "src/safe.py"}}, {"location": {"uri": "src/unsafe.py"}}],
+                "results": [],
+            }
+        ],
+    }
+    (scanned / "semgrep.sarif").write_text(json.dumps(sarif))
+    scans = {"semgrep oss": {"covers": ["src/*.py"], "min_version": "1.8.0"}}
+    assert check(scanned, "SCAN003", scans=scans).status == status
+
+
 # SCAN004 --------------------------------------------------------------------
 
 
