@@ -27,7 +27,9 @@ if TYPE_CHECKING:  # imported lazily at run time, to keep `checker --version` in
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    from checker.times import utc_text
+
+    return utc_text(datetime.now(UTC))
 
 
 def _write(text: str, output: str | None) -> None:

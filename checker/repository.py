@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from checker.errors import InputError
 from checker.provenance import git
+from checker.times import utc_text
 
 # Not the team's own files: VCS data, dependencies, environments, caches.
 _SKIP_DIRS = frozenset(
@@ -97,7 +98,7 @@ class Repository:
             mtime, rel = max(edited)
             return rel, mtime
         committed = sorted(rel for rel in written if rel in self.clean)
-        since = datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        since = utc_text(datetime.fromtimestamp(moment, UTC))
         for start in range(0, len(committed), 500):
             chunk = committed[start : start + 500]
             out = git(

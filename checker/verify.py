@@ -30,6 +30,7 @@ from typing import Any
 from checker.errors import CheckerError, InputError, UsageError
 from checker.loaders import line_of, load_text, read_text
 from checker.signing import PAYLOAD_TYPE, PublicKey, key_id, load_public_key, pae, verify_signature
+from checker.times import parse_time, utc_text
 
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
 CLOCK_SKEW = timedelta(minutes=5)
@@ -158,22 +159,6 @@ def _strict_json(data: bytes) -> Any:
     return json.loads(data, object_pairs_hook=_no_duplicates)
 
 
-def _text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 
 
@@ -277,7 +262,7 @@ def _trusted_key(path: Path, entries: list[Any], index: int) -> TrustedKey:
         raise fail("owner", "must be a string")
     times: dict[str, datetime | None] = {}
     for name in ("not_before", "not_after"):
-        times[name] = None if entry.get(name) is None else _parse_time(entry[name])
+        times[name] = None if entry.get(name) is None else parse_time(entry[name])
         if entry.get(name) is not None and times[name] is None:
             raise fail(name, "must be an ISO 8601 time")
     revoked = entry.get("revoked", False)
@@ -315,9 +300,9 @@ def _merge_trust(keys: Sequence[TrustedKey]) -> dict[str, tuple[TrustedKey, ...]
 def _validity_problem(listings: Sequence[TrustedKey], now: datetime) -> str | None:
     for key in listings:
         if key.not_after is not None and now > key.not_after:
-            return f"key {key.label()} expired at {_text(key.not_after)}"
+            return f"key {key.label()} expired at {utc_text(key.not_after)}"
         if key.not_before is not None and now < key.not_before:
-            return f"key {key.label()} is not valid before {_text(key.not_before)}"
+            return f"key {key.label()} is not valid before {utc_text(key.not_before)}"
     return None
 
 
@@ -615,7 +600,8 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
             reasons.append(Rejection("key-revoked", f"signed by revoked key {revoked.label()}"))
         elif outside is not None:
             refused.add(matched_id)
-            reasons.append(Rejection("key-expired", f"{outside}; keys are judged at verification time ({_text(now)})"))
+            why = f"{outside}; keys are judged at verification time ({utc_text(now)})"
+            reasons.append(Rejection("key-expired", why))
         else:
             good[matched_id] = matched
     if len(good) < expect.threshold:
@@ -648,7 +634,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
     predicate = statement["predicate"]
     source = predicate.get("source")
     keyids = tuple(sorted(good))
-    finished = _parse_time(predicate["timestamps"]["finished"])
+    finished = parse_time(predicate["timestamps"]["finished"])
     assert finished is not None  # the schema pins the format
 
     # 5. A key scoped to repositories signs only for them; and the repository expected.
@@ -768,12 +754,12 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
 
     # 11. Fresh, and not from the future.
     if finished > now + CLOCK_SKEW:
-        reasons.append(Rejection("report-future", f"report is dated {_text(finished)}, in the future"))
+        reasons.append(Rejection("report-future", f"report is dated {utc_text(finished)}, in the future"))
     elif expect.max_age is not None and now - finished > expect.max_age:
         reasons.append(
             Rejection(
                 "report-too-old",
-                f"report is from {_text(finished)}, older than the allowed {expect.max_age}",
+                f"report is from {utc_text(finished)}, older than the allowed {expect.max_age}",
             )
         )
 
@@ -874,7 +860,7 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
 
 def append_audit_log(path: Path, result: VerifyResult, now: datetime | None = None) -> None:
     """One JSON line per verification, appended (O_APPEND) for an audit trail."""
-    entry = {"time": (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"), **result.to_json()}
+    entry = {"time": utc_text(now or datetime.now(UTC)), **result.to_json()}
     line = json.dumps(entry, sort_keys=True) + "\n"
     try:
         with path.open("a", encoding="utf-8") as handle:

@@ -13,12 +13,12 @@ the severity the policy's scan requirement sets for unrated findings.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from checker.errors import InputError
 from checker.evidence import Content, EvidenceFile, ScanFinding, ScanReport, Severity
 from checker.evidence.paths import Names, PathResolver, folder_of
+from checker.times import parse_time
 
 UNRATED: Severity = "high"
 
@@ -53,13 +53,15 @@ def tool_name(name: str) -> str:
 
 
 def _time(text: Any) -> float | None:
-    if not isinstance(text, str):
+    """A scanner's timestamp (no offset means UTC), or None when it is not one
+    (or one no clock can hold, such as year 1)."""
+    moment = parse_time(text) if isinstance(text, str) else None
+    if moment is None:
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return moment.timestamp()
+    except (OverflowError, ValueError, OSError):
         return None
-    return moment.timestamp()
 
 
 class _Paths:

@@ -22,6 +22,7 @@ from checker.policy_scans import TEMPLATES, ScanRequirement, at_least, version_k
 from checker.provenance import SourceFacts
 from checker.repository import Repository
 from checker.ruleapi import NotApplicable
+from checker.times import utc_text
 
 # File times within this many seconds count as the same moment (file systems
 # store mtimes coarsely; a checkout writes every file within a second or two).
@@ -79,7 +80,7 @@ class RepositoryFacts:
 
 
 def _iso(moment: float | None) -> str | None:
-    return None if moment is None else datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if moment is None else utc_text(datetime.fromtimestamp(moment, UTC))
 
 
 def _percent(covered: int, total: int) -> float | None:

@@ -233,3 +233,11 @@ def test_a_malformed_shape_is_an_input_error_not_a_crash(project: Path) -> None:
     with pytest.raises(InputError, match="malformed checkov-json content") as caught:
         _load(project, "checkov.json")
     assert caught.value.path == "checkov.json"
+
+
+def test_scanner_times_are_utc_unless_they_say_otherwise() -> None:
+    from checker.evidence.scans import _time
+
+    assert _time("2026-11-28T10:00:00") == _time("2026-11-28T10:00:00Z")  # no offset means UTC
+    assert _time("2026-11-28T12:00:00+02:00") == _time("2026-11-28T10:00:00Z")
+    assert _time("not a time") is None and _time(5) is None
