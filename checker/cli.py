@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checker import __version__
+from checker.environments import ENVIRONMENTS
 from checker.errors import CheckerError, UsageError
+from checker.render import OutputFormat
 
 if TYPE_CHECKING:  # imported lazily at run time, to keep `checker --version` instant
     from checker.bundle import Bundle
@@ -159,8 +161,6 @@ def _check(
     signer: Signer | None,
 ) -> int:
     from checker.gate import CheckRequest, run_check
-    from checker.render import OutputFormat
-
     registry = _registry(args, bundle)
     request = CheckRequest(
         bundle=bundle,
@@ -556,7 +556,7 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument(
         "--format",
         action="append",
-        choices=["text", "json", "sarif", "junit", "markdown", "html", "dsse"],
+        choices=[*(f.value for f in OutputFormat), "dsse"],
         help="output format (repeatable, each paired with an --output)",
     )
     check.add_argument("--output", action="append", metavar="FILE", help="write the output to FILE")
@@ -605,7 +605,7 @@ def _add_check(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     check.add_argument(
         "--env",
-        choices=["dev", "staging", "prod"],
+        choices=ENVIRONMENTS,
         help="the environment the stacks are for; policies may be stricter for some",
     )
     check.add_argument(
@@ -642,7 +642,7 @@ def _add_keygen(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "(SPKI PEM) and print the key id (sha256 of the public key's DER).",
     )
     keygen.add_argument("--out", required=True, metavar="PREFIX")
-    keygen.add_argument("--type", choices=["ed25519", "ecdsa-p256"], default="ed25519")
+    keygen.add_argument("--type", choices=["ed25519", "ecdsa-p256"], default="ed25519")  # signing.KEY_TYPES
     keygen.add_argument(
         "--passphrase-env",
         metavar="NAME",
@@ -713,7 +713,7 @@ def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="store_true",
         help="accept a report made with --rules folders (their Python files ran inside the check)",
     )
-    ver.add_argument("--env", choices=["dev", "staging", "prod"], help="the environment the report must be for")
+    ver.add_argument("--env", choices=ENVIRONMENTS, help="the environment the report must be for")
     ver.add_argument(
         "--repository",
         metavar="HOST/OWNER/NAME",
@@ -755,7 +755,7 @@ def _add_baseline(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     )
     base.add_argument("paths", nargs="*", metavar="PATH")
     base.add_argument("--policy", action="append", default=[], metavar="FILE")
-    base.add_argument("--env", choices=["dev", "staging", "prod"])
+    base.add_argument("--env", choices=ENVIRONMENTS)
     base.add_argument("--exclude", action="append", default=[], metavar="GLOB")
     base.add_argument("--root", metavar="DIR")
     base.add_argument("--reason", default="adoption baseline: findings that predate the gate")
@@ -829,7 +829,7 @@ def _add_policy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         metavar="FILE",
         help="baseline, then overlays (default: built-in baseline and ./.checker.yml)",
     )
-    explain.add_argument("--env", choices=["dev", "staging", "prod"])
+    explain.add_argument("--env", choices=ENVIRONMENTS)
     explain.add_argument("--root", metavar="DIR", help="where to look for .checker.yml (default: .)")
     explain.add_argument("--format", choices=["text", "json"], default="text")
     _rules_option(explain)

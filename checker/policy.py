@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from checker.canonical import canonical_json, digest_of
+from checker.environments import ENVIRONMENTS
 from checker.errors import PolicyError, suggest
 from checker.loaders import LineDict
 from checker.policy_scans import ScanRequirement, parse_scans
@@ -79,7 +80,6 @@ _BASELINE_ONLY_HINT = {
 _RULE_KEYS = ("enforce", "severity", "params", "overridable", "scope", "environments")
 _SETTING_KEYS = ("max_waiver_days", "inline_suppressions", "break_glass_max_hours")
 _SCOPE_KEYS = ("paths", "exclude_paths", "stacks", "envs")
-ENVIRONMENTS = ("dev", "staging", "prod")
 _SETTING_MAX = {"max_waiver_days": 3650, "break_glass_max_hours": 720}
 
 

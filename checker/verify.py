@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from checker.environments import ENVIRONMENTS
 from checker.errors import CheckerError, InputError, UsageError
 from checker.loaders import line_of, load_text, read_text
 from checker.signing import PAYLOAD_TYPE, PublicKey, key_id, load_public_key, pae, verify_signature
@@ -35,7 +36,6 @@ from checker.times import parse_time, utc_text
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
 CLOCK_SKEW = timedelta(minutes=5)
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
-ENVS = ("dev", "staging", "prod")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +103,8 @@ class Expectations:
             from checker.bundle import semver_key
 
             semver_key(self.min_policy_version)
-        if self.env is not None and self.env not in ENVS:
-            raise UsageError(f"--env must be one of {', '.join(ENVS)}, not {self.env!r}")
+        if self.env is not None and self.env not in ENVIRONMENTS:
+            raise UsageError(f"--env must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}")
         if self.min_checker_version is not None:
             try:
                 from packaging.version import InvalidVersion, Version
@@ -787,11 +787,11 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
             )
         )
     if isinstance(source, dict) and source.get("dirty") is not False and not expect.allow_dirty:
-        why = [str(r) for r in source.get("dirty_reasons") or []]
+        dirty_reasons = [str(r) for r in source.get("dirty_reasons") or []]
         reasons.append(
             Rejection(
                 "dirty",
-                f"the checkout was dirty ({_listed(why, 5) or 'no reason given'}), so commit "
+                f"the checkout was dirty ({_listed(dirty_reasons, 5) or 'no reason given'}), so commit "
                 f"{source.get('commit')} is not what was judged; rerun verify with --allow-dirty to accept it",
             )
         )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Mapping
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
-from checker.ruleapi import RuleMeta
+if TYPE_CHECKING:
+    from checker.ruleapi import RuleMeta
 
 
 class OutputFormat(enum.Enum):
