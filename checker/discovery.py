@@ -1,9 +1,14 @@
 """Finding the files to check under a root, without following escapes.
 
-Discovery only decides *which* files are candidates; whether a candidate is a
-CloudFormation template is decided from its content when it is loaded
-(:mod:`checker.templates`), so that a template named ``stack.txt.json`` is
-found and a ``package.json`` is not mistaken for one.
+Inside a git checkout every file git tracks (or would: untracked, not
+ignored) is a candidate, whatever its name or folder, plus the build output
+git ignores (``cdk.out`` beside a ``cdk.json``, ``.serverless`` beside a
+``serverless.yml``). Outside git (a source zip) every file is walked, but
+dependency and tool folders, each listed as skipped. Whether a candidate is
+a CloudFormation template is decided from its content when it is loaded
+(:mod:`checker.templates`): a template named ``stack.cfn`` is found and a
+``package.json`` is not mistaken for one. Everything left out is in the
+report with the reason.
 """
 
 from __future__ import annotations
@@ -16,18 +21,31 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from checker.errors import UsageError
+from checker.loaders.limits import MAX_FILE_BYTES
 
 if TYPE_CHECKING:
     from checker.policy import Exclude
 
-TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json", ".template")
 
-# Directories that never hold a team's own templates: VCS data, dependencies,
-# virtual environments, tool caches, and build output that copies templates
-# (``.aws-sam/build``). Hidden directories are skipped too, except the
-# Serverless Framework's output folder.
-SKIP_DIRS = frozenset({"node_modules", "bower_components", "__pycache__", "venv", "site-packages", "cdk.out.bak"})
-KEEP_HIDDEN = frozenset({".serverless"})
+# Outside git: folders not walked (dependencies, virtual environments, tool
+# caches, build copies of templates such as ``.aws-sam/build``); each one
+# skipped is listed in the report. Inside git, what git lists is walked.
+SKIP_DIRS = frozenset(
+    {
+        "node_modules",
+        "bower_components",
+        "__pycache__",
+        "venv",
+        "site-packages",
+        "cdk.out.bak",
+        ".aws-sam",  # sam build's copies
+        ".tox",
+        ".nox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+    }
+)
 
 
 # Names build tools give their outputs; discovery picks these up, and the
@@ -129,17 +147,41 @@ def _cdk_stacks(assembly: Path, root: Path, seen: set[Path]) -> dict[Path, str]:
     return stacks
 
 
+# Where build tools write the templates they generate: usually git-ignored,
+# so walked from disk beside the project files that produce them.
+BUILD_OUTPUTS = {"cdk.json": "cdk.out", "serverless.yml": ".serverless", "serverless.yaml": ".serverless",
+                 "serverless.ts": ".serverless", "serverless.js": ".serverless", "serverless.json": ".serverless"}
+
+
+def _git_files(root: Path) -> list[str] | None:
+    """Root-relative files git tracks or would track (untracked, not ignored);
+    None outside a git checkout."""
+    from checker.provenance import git
+
+    listed = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
+    if listed is None:
+        return None
+    return sorted({p for p in listed.split("\0") if p})
+
+
 class _Walker:
-    def __init__(self, root: Path, excludes: Sequence[Exclude]) -> None:
+    def __init__(self, root: Path, excludes: Sequence[Exclude], listing: Sequence[str] | None) -> None:
         self.root = root
         self.excludes = excludes
+        self.listing = listing
         self.skipped: list[Skipped] = []
+        self._skipped_paths: set[str] = set()
         self.stacks: dict[Path, str] = {}
         self.seen_assemblies: set[Path] = set()
         self.evidence: list[Candidate] = []
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
+
+    def skip(self, relpath: str, reason: str) -> None:
+        if relpath not in self._skipped_paths:
+            self._skipped_paths.add(relpath)
+            self.skipped.append(Skipped(relpath, reason))
 
     def inside_root(self, path: Path) -> bool:
         try:
@@ -149,48 +191,115 @@ class _Walker:
         return True
 
     def walk(self, top: Path) -> Iterator[Candidate]:
+        """Every file under ``top``: what git lists inside a checkout (any name,
+        any folder) plus the build output it ignores; every file otherwise."""
+        if self.listing is None:
+            yield from self._walk_disk(top, build_output=False)
+            return
+        prefix = self.rel(top)
+        inside = [p for p in self.listing if prefix == "." or p == prefix or p.startswith(prefix + "/")]
+        outputs: set[Path] = set()
+        for relpath in inside:
+            path = self.root / relpath
+            name = PurePosixPath(relpath).name
+            if name in BUILD_OUTPUTS:
+                outputs.add(path.parent / BUILD_OUTPUTS[name])
+            if not path.is_file() and not path.is_symlink():
+                continue  # deleted in the working tree, or a submodule
+            candidate = self.file(path)
+            if candidate is not None:
+                yield candidate
+        for output in sorted(outputs | ({top / "cdk.out", top / ".serverless"} if top.is_dir() else set())):
+            if output.is_dir() and not self._listed(output):
+                yield from self._walk_disk(output, build_output=True)
+        self._find_evidence(top)
+
+    def _find_evidence(self, top: Path) -> None:
+        """Coverage reports and scan results are build output git usually
+        ignores: found on disk by name, outside dependency folders."""
+        seen = {c.relpath for c in self.evidence}
+        for dirpath, dirnames, filenames in os.walk(top):
+            here = Path(dirpath)
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if d != ".git"
+                and d not in SKIP_DIRS
+                and not d.endswith(".egg-info")
+                and not (here / d).is_symlink()
+                and not _is_venv(here / d)
+                and excluded(self.rel(here / d), self.excludes) is None
+            )
+            for name in sorted(filenames):
+                if is_evidence_name(name) and self.rel(here / name) not in seen:
+                    self.file(here / name)
+
+    def _listed(self, folder: Path) -> bool:
+        """Whether git lists files in ``folder`` (then they were walked already)."""
+        rel = self.rel(folder)
+        return any(p.startswith(rel + "/") for p in self.listing or ())
+
+    def _walk_disk(self, top: Path, *, build_output: bool) -> Iterator[Candidate]:
         for dirpath, dirnames, filenames in os.walk(top):
             here = Path(dirpath)
             if here.name == "cdk.out" or ((here / "manifest.json").is_file() and (here / "tree.json").is_file()):
                 self.stacks.update(_cdk_stacks(here.resolve(), self.root, self.seen_assemblies))
             dirnames[:] = sorted(d for d in dirnames if self.keep_dir(here, d))
             for name in sorted(filenames):
-                if is_evidence_name(name):
-                    evidence = self.candidate(here / name, explicit=False)
-                    if evidence is not None:
-                        self.evidence.append(evidence)
-                    continue
-                if not name.endswith(TEMPLATE_SUFFIXES):
-                    continue
-                candidate = self.candidate(here / name, explicit=False)
+                candidate = self.file(here / name)
                 if candidate is not None:
                     yield candidate
 
+    def file(self, path: Path) -> Candidate | None:
+        """A candidate for any file (its content decides); evidence aside."""
+        if is_evidence_name(path.name):
+            evidence = self.candidate(path, explicit=False)
+            if evidence is not None:
+                self.evidence.append(evidence)
+            return None
+        return self.candidate(path, explicit=False)
+
     def keep_dir(self, parent: Path, name: str) -> bool:
         path = parent / name
-        if name in SKIP_DIRS or (name.startswith(".") and name not in KEEP_HIDDEN):
-            return False
-        if name.endswith(".egg-info") or (parent.name == "cdk.out" and name.startswith("asset.")):
-            return False
-        exclude = excluded(self.rel(path), self.excludes)
+        relpath = self.rel(path)
+        exclude = excluded(relpath, self.excludes)
         if exclude is not None:
-            self.skipped.append(Skipped(self.rel(path), _excluded_by(exclude)))
+            self.skip(relpath, _excluded_by(exclude))
+            return False
+        if name == ".git":
             return False
         if path.is_symlink():
             # os.walk does not follow them either; saying so keeps nothing silent.
-            self.skipped.append(Skipped(self.rel(path), "symbolic link to a directory not followed"))
+            self.skip(relpath, "symbolic link to a directory not followed")
             return False
-        return not _is_venv(path)
+        # Without git to say what is the team's, dependency and tool folders are
+        # not walked; each is listed, so nothing is left out silently.
+        if name in SKIP_DIRS or name.endswith(".egg-info") or _is_venv(path):
+            self.skip(relpath, "dependency or tool folder, not walked (outside git, nothing says it is the team's)")
+            return False
+        if parent.name == "cdk.out" and name.startswith("asset."):
+            self.skip(relpath, "CDK asset folder (bundled code; the assembly's templates are in its manifest)")
+            return False
+        return True
 
     def candidate(self, path: Path, *, explicit: bool) -> Candidate | None:
         relpath = self.rel(path)
         exclude = None if explicit else excluded(relpath, self.excludes)
         if exclude is not None:
-            self.skipped.append(Skipped(relpath, _excluded_by(exclude)))
+            self.skip(_excluded_prefix(relpath, exclude), _excluded_by(exclude))
             return None
         if path.is_symlink() and not self.inside_root(path):
-            self.skipped.append(Skipped(relpath, "symbolic link leads outside the root"))
+            self.skip(relpath, "symbolic link leads outside the root")
             return None
+        if not explicit:
+            try:
+                size = path.stat().st_size
+            except OSError:
+                size = 0
+            if size > MAX_FILE_BYTES:
+                # CloudFormation takes templates up to 1 MB: this cannot be one.
+                self.skip(relpath, f"{size} bytes, over the {MAX_FILE_BYTES}-byte limit: not read")
+                return None
         parts = PurePosixPath(relpath).parts
         hint = None
         if "cdk.out" in parts or (self.stacks and path.resolve() in self.stacks):
@@ -198,6 +307,16 @@ class _Walker:
         elif ".serverless" in parts:
             hint = "serverless"
         return Candidate(path, relpath, explicit, hint)
+
+
+def _excluded_prefix(relpath: str, exclude: Exclude) -> str:
+    """The shortest leading part of ``relpath`` an exclusion matches: a folder
+    excluded is listed once, not file by file."""
+    parts = relpath.split("/")
+    for i in range(1, len(parts) + 1):
+        if exclude.matches("/".join(parts[:i])):
+            return "/".join(parts[:i])
+    return relpath
 
 
 def discover(
@@ -211,7 +330,7 @@ def discover(
     handed every changed YAML and JSON file); directories are walked.
     """
     root = Path(os.path.realpath(root))
-    walker = _Walker(root, excludes)
+    walker = _Walker(root, excludes, _git_files(root))
     found: dict[str, Candidate] = {}
     for given in paths:
         if not given.exists():

@@ -9,21 +9,38 @@ from typing import Any
 
 from checker.discovery import Candidate
 from checker.errors import InputError
-from checker.loaders import LineDict, decode_text, load_text, read_text
+from checker.loaders import LineDict, load_text, read_bytes
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
-# Cheap content test run before parsing: a top-level template key, or a
-# Resources section with a ``Type: Vendor::Service::Thing`` entry.
-_FORMAT_VERSION = re.compile(r"""^\s*["']?AWSTemplateFormatVersion["']?\s*:""", re.M)
-_RESOURCES = re.compile(r"""(?:^|[{,])\s*["']?Resources["']?\s*:""", re.M)
-_TYPE = re.compile(r"""["']?Type["']?\s*:\s*["']?[A-Za-z0-9]+::[A-Za-z0-9]+""")
+# A top-level Resources key as written in YAML or JSON: a file that has one
+# but does not parse is a broken template (TPL001), not "not a template".
+_DECLARES_RESOURCES = re.compile(r"""(?m)^["']?Resources["']?[ \t]*:|"Resources"\s*:""")
 
 
-def looks_like_template(text: str) -> bool:
-    if _FORMAT_VERSION.search(text):
+def decode_template(raw: bytes) -> str | None:
+    """Text in a fixed order: a BOM (UTF-8, UTF-16), then UTF-8, then Latin-1
+    for text without NUL bytes; None for what is binary."""
+    try:
+        if raw.startswith(b"\xef\xbb\xbf"):
+            return raw.decode("utf-8-sig")
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return raw.decode("utf-16")
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        if raw.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\0" in raw:
+            return None
+        return raw.decode("latin-1")
+
+
+def is_template(data: Any) -> bool:
+    """A mapping with a ``Resources`` mapping whose entries have a ``Type``, or
+    that says it is one (``AWSTemplateFormatVersion``)."""
+    if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
+        return False
+    if "AWSTemplateFormatVersion" in data:
         return True
-    return bool(_RESOURCES.search(text) and _TYPE.search(text))
+    return any(isinstance(body, dict) and "Type" in body for body in data["Resources"].values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,34 +72,47 @@ def _transforms(data: LineDict) -> list[str]:
 
 
 def load_template(candidate: Candidate, raw: bytes | None = None) -> Template | None:
-    """Load a candidate; ``None`` when a scanned file is not a template at all.
+    """Load a candidate; ``None`` when a found file is not a template at all.
 
-    A file that is a template but cannot be parsed comes back with ``error``
-    set, so the run can report it and fail closed. ``raw`` is the file's
-    content when the caller has read it already.
+    What a template is, is decided by parsing: a YAML or JSON document whose
+    top level has a ``Resources`` mapping of entries with a ``Type``,
+    whatever the file is named or encoded. A file that declares a top-level
+    ``Resources`` but cannot be decoded or parsed comes back with ``error``
+    set, so the run reports it and fails closed; so does any file named
+    explicitly or listed in a CDK manifest. ``raw`` is the file's content when
+    the caller has read it already.
     """
     relpath = candidate.relpath
-    try:
-        if raw is None:
-            raw, text = read_text(candidate.path, relpath)
-        else:
-            text = decode_text(raw, relpath)
-    except InputError as exc:
-        if not candidate.explicit and exc.field == "encoding":
-            # A binary file that merely shares a suffix is not a template.
-            return None
-        return Template(relpath, "", candidate.kind_hint or "cloudformation", candidate.stack, None, exc)
-    digest = hashlib.sha256(raw).hexdigest()
-    # A stack listed in a CDK manifest is a template whatever it looks like.
-    if not candidate.explicit and candidate.stack is None and not looks_like_template(text):
-        return None
+    sure = candidate.explicit or candidate.stack is not None
     kind = candidate.kind_hint or "cloudformation"
     try:
+        if raw is None:
+            raw, _ = read_bytes(candidate.path, relpath)
+    except InputError as exc:
+        return Template(relpath, "", kind, candidate.stack, None, exc) if sure else None
+    text = decode_template(raw)
+    digest = hashlib.sha256(raw).hexdigest()
+    if text is None:
+        if not sure:
+            return None  # a binary file
+        error = InputError("not text (UTF-8, UTF-16 with a BOM, or Latin-1)", path=relpath, field="encoding")
+        return Template(relpath, digest, kind, candidate.stack, None, error)
+    # Cheap before parsing: a key spelled "Resources" appears as such, or
+    # through an escape (JSON \u0052, YAML "\x52").
+    if not sure and "Resources" not in text and "\\" not in text:
+        return None
+    try:
         data = load_text(text, relpath)
+    except InputError as exc:
+        if sure or _DECLARES_RESOURCES.search(text):
+            return Template(relpath, digest, kind, candidate.stack, None, exc)
+        return None  # YAML or JSON that is not CloudFormation (or not YAML at all)
+    if not sure and not is_template(data):
+        return None
+    try:
         if not isinstance(data, LineDict):
             raise InputError("a template must be a mapping at the top level", path=relpath, line=1)
-        resources = data.get("Resources")
-        if not isinstance(resources, dict):
+        if not isinstance(data.get("Resources"), dict):
             raise InputError(
                 "a template needs a Resources mapping",
                 path=relpath,

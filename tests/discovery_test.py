@@ -91,10 +91,13 @@ def test_cdk_cloud_assembly_with_nested_stage_gets_stack_names(tmp_path: Path, w
     }
 
 
-def test_serverless_framework_output_is_found(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+def test_serverless_framework_output_and_hidden_folders_are_found(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
     write(".serverless/cloudformation-template-update-stack.json", CFN_JSON)
     write(".hidden/t.yaml", CFN)
-    assert _found(tmp_path) == {".serverless/cloudformation-template-update-stack.json": "serverless:None"}
+    assert _found(tmp_path) == {
+        ".serverless/cloudformation-template-update-stack.json": "serverless:None",
+        ".hidden/t.yaml": "cloudformation:None",
+    }
 
 
 def test_excludes_and_explicit_files(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
@@ -147,3 +150,87 @@ def test_evidence_is_found_by_the_names_tools_give_it(tmp_path: Path) -> None:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("x")
     assert {c.relpath for c in discover([tmp_path], tmp_path).evidence} == reports
+
+
+# Templates that must not escape (found by trying to hide them): decided by
+# parsing, whatever the name, folder, spelling or encoding.
+
+ESCAPED_SPELLINGS = {
+    "folded.yaml": "Resources:\n  T:\n    Type: >-\n      AWS::SNS::Topic\n",
+    "unicode.json": '{"\\u0052esources": {"T": {"Type": "AWS::SNS::Topic"}}}',
+    "complex-key.yaml": "? Resources\n: T:\n    Type: AWS::SNS::Topic\n",
+    "escaped.yaml": '"\\x52esources":\n  T:\n    "\\x54ype": AWS::SNS::Topic\n',
+}
+
+
+def _git_repo(root: Path) -> None:
+    import subprocess
+
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A", "-f"], check=True)
+    subprocess.run([*git, "commit", "-qm", "all"], check=True)
+
+
+@pytest.mark.parametrize("name", sorted(ESCAPED_SPELLINGS))
+def test_a_template_is_what_parses_as_one_however_it_is_spelled(tmp_path: Path, write, name: str) -> None:  # type: ignore[no-untyped-def]
+    write(f"infra/{name}", ESCAPED_SPELLINGS[name])
+    assert set(_found(tmp_path)) == {f"infra/{name}"}
+
+
+@pytest.mark.parametrize(
+    "relpath",
+    [
+        "infra/stack.cfn",
+        "infra/stack.txt",
+        "infra/stack",
+        ".hidden/stack.yaml",
+        "venv/stack.yaml",
+        "node_modules/pkg/stack.yaml",
+        "lib/site-packages/stack.yaml",
+        "app.egg-info/stack.yaml",
+        "env/stack.yaml",  # beside a pyvenv.cfg
+    ],
+)
+def test_whatever_git_tracks_is_judged_whatever_its_name_or_folder(tmp_path: Path, write, relpath: str) -> None:  # type: ignore[no-untyped-def]
+    write(relpath, CFN)
+    write("env/pyvenv.cfg", "home = /usr\n")
+    _git_repo(tmp_path)
+    assert relpath in _found(tmp_path)
+
+
+def test_outside_git_folders_not_walked_are_listed(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write("node_modules/pkg/stack.yaml", CFN)
+    write("env/pyvenv.cfg", "home = /usr\n")
+    write("app/stack.yaml", CFN)
+    result = discover([tmp_path], tmp_path)
+    assert {c.relpath for c in result.candidates} == {"app/stack.yaml"}
+    reasons = {s.relpath: s.reason for s in result.skipped}
+    assert set(reasons) == {"node_modules", "env"} and all("not walked" in r for r in reasons.values())
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "latin-1"])
+def test_templates_in_other_encodings_are_read(tmp_path: Path, encoding: str) -> None:
+    text = CFN.replace("T:", "Caf\u00e9Topic:")
+    (tmp_path / "stack.yaml").write_bytes(text.encode(encoding))
+    (template,) = [load_template(c) for c in discover([tmp_path], tmp_path).candidates]
+    assert template is not None and template.error is None and "Caf\u00e9Topic" in template.resources
+
+
+def test_a_broken_template_is_a_finding_and_other_yaml_is_not(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write("broken.yaml", "Resources:\n  T:\n    Type: AWS::SNS::Topic\n   bad: [\n")
+    write("chart/templates/deployment.yaml", "apiVersion: apps/v1\nkind: Deployment\nspec: {{ .Values.spec }}\n")
+    write(".github/workflows/ci.yml", "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n")
+    write("jinja.yaml", "{% for x in xs %}\nname: {{ x }}\n{% endfor %}\n")
+    loaded = {c.relpath: load_template(c) for c in discover([tmp_path], tmp_path).candidates}
+    templates = {k: v for k, v in loaded.items() if v is not None}
+    assert set(templates) == {"broken.yaml"} and templates["broken.yaml"].error is not None
+
+
+def test_a_file_over_the_size_limit_is_listed_not_read(tmp_path: Path, write, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import checker.discovery
+
+    monkeypatch.setattr(checker.discovery, "MAX_FILE_BYTES", 100)
+    write("big.yaml", CFN + "# " + "x" * 200 + "\n")
+    result = discover([tmp_path], tmp_path)
+    assert result.candidates == () and "over the 100-byte limit" in result.skipped[0].reason

@@ -11,18 +11,24 @@ from checker.loaders.limits import MAX_FILE_BYTES
 from checker.loaders.nodes import LineDict, LineList, line_of
 from checker.loaders.yaml_loader import load_yaml
 
-__all__ = ["LineDict", "LineList", "decode_text", "line_of", "load_document", "load_text", "read_text"]
+__all__ = ["LineDict", "LineList", "decode_text", "line_of", "load_document", "load_text", "read_bytes", "read_text"]
+
+
+def read_bytes(path: Path, display: str) -> tuple[bytes, int]:
+    """Read a file within the size bound; return its bytes and size."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit", path=display, field="size")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file: {exc.strerror}", path=display) from None
+    return raw, len(raw)
 
 
 def read_text(path: Path, display: str) -> tuple[bytes, str]:
     """Read a file within the size bound; return its bytes and decoded text."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit", path=display)
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read file: {exc.strerror}", path=display) from None
+    raw, _ = read_bytes(path, display)
     return raw, decode_text(raw, display)
 
 
