@@ -43,7 +43,7 @@ def test_pass_exits_0(tmp_path, write, capsys, monkeypatch) -> None:  # type: ig
     write("infra/good.yaml", GOOD)
     code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--templates-only")
     assert code == 0
-    assert out.splitlines()[-1].startswith("PASS: rules 11 passed, 12 skipped; 0 finding(s) in 1 template(s)")
+    assert out.splitlines()[-1].startswith("PASS: rules 11 passed, 13 skipped; 0 finding(s) in 1 template(s)")
 
 
 def test_fail_exits_1_and_names_file_line_resource_why_and_fix(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -55,7 +55,7 @@ def test_fail_exits_1_and_names_file_line_resource_why_and_fix(tmp_path, write, 
     assert "infra/bad.yaml:8 Admin: Properties.PolicyDocument.Statement[0] allows every action" in out
     assert "    why: " in out and "    fix: " in out
     assert "\033[" not in out  # NO_COLOR
-    assert out.splitlines()[-1].startswith("FAIL: rules 1 failed, 10 passed, 12 skipped")
+    assert out.splitlines()[-1].startswith("FAIL: rules 1 failed, 10 passed, 13 skipped")
 
 
 def test_unparseable_template_fails_closed_and_others_are_still_checked(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -184,7 +184,7 @@ def test_rules_list_and_show(tmp_path, capsys, monkeypatch) -> None:  # type: ig
     listing = {r["id"]: r for r in json.loads(out)}
     template_rules = {f"IAM00{i}" for i in range(1, 10)} | {"NAME001", "TPL001"}
     repository_rules = {f"COV00{i}" for i in range(1, 6)} | {f"SCAN00{i}" for i in range(1, 5)}
-    repository_rules |= {"REPO001", "REPO002", "REPO003"}
+    repository_rules |= {"REPO001", "REPO002", "REPO003", "TPL002"}
     assert code == 0 and set(listing) == template_rules | repository_rules
     assert listing["NAME001"]["params"][0]["name"] == "properties"
     code, out, _ = run(capsys, monkeypatch, tmp_path, "rules", "show", "IAM001")
@@ -226,7 +226,7 @@ def test_bundled_example_passes_with_one_warning_and_shows_its_evidence(capsys, 
     assert "coverage: examples/app/coverage.xml (cobertura): lines 100.0%, branches 100.0%" in out
     assert re.search(r"^scan: bandit [\d.]+ \(ran\): 1 of 1 file\(s\), no findings", out, re.M)
     assert re.search(r"^scan: checkov [\d.]+ \(ran\): 3 of 3 file\(s\), \d+ finding\(s\)", out, re.M)
-    assert out.splitlines()[-1].startswith("PASS: rules 1 warned, 19 passed, 3 skipped; 1 finding(s) in 3 template(s)")
+    assert out.splitlines()[-1].startswith("PASS: rules 1 warned, 20 passed, 3 skipped; 1 finding(s) in 3 template(s)")
     report = json.loads((scan_cache / "example.json").read_text())
     jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
     kinds = sorted((e["kind"], e.get("tool", e.get("path"))) for e in report["predicate"]["evidence"])

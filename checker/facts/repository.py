@@ -448,6 +448,7 @@ def repo(facts: RepositoryFacts) -> list[dict[str, Any]]:
             "branch": inputs.source.branch if inputs.source else None,
             "dirty": inputs.source.dirty if inputs.source else None,
             "files": len(repository.files),
+            "templates": len(inputs.templates),  # judged in this check
             "codeowners": codeowners,
             "codeowners_entries": entries,
         }

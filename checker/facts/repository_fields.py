@@ -65,5 +65,5 @@ FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "scan_findings": ("path", "line", "tool", "rule_id", "severity", "rated", "message", "threshold", "blocking"),
     "repo_files": ("path", "name", "secret_name", "markers"),
-    "repo": ("path", "in_git", "commit", "branch", "dirty", "files", "codeowners", "codeowners_entries"),
+    "repo": ("path", "in_git", "commit", "branch", "dirty", "files", "templates", "codeowners", "codeowners_entries"),
 }

@@ -325,6 +325,21 @@ def test_repo002_codeowners(tmp_path: Path) -> None:
     assert check(tmp_path, "REPO002").status == "pass"
 
 
+# TPL002 --------------------------------------------------------------------
+
+
+def test_tpl002_a_check_that_judged_too_few_templates_fails(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.yaml").write_text("title: not a template\n")
+    result = check(tmp_path, "TPL002", {"min_templates": 1})
+    assert result.status == "fail" and messages(result) == [
+        "0 template(s) judged in .; the policy requires at least 1"
+    ]
+    (tmp_path / "infra.cfn").write_text("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+    assert check(tmp_path, "TPL002", {"min_templates": 1}).status == "pass"
+    assert check(tmp_path, "TPL002").status == "pass"  # the default asks for none
+
+
 # REPO003 --------------------------------------------------------------------
 
 
