@@ -168,7 +168,10 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise InputError(f"not a duration: {text!r} (use e.g. 30m, 12h, 7d)", field="--max-age")
     amount, unit = int(match.group(1)), match.group(2)
-    return timedelta(seconds=amount * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit])
+    seconds = amount * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit]
+    if seconds > 100 * 365 * 86400:
+        raise InputError(f"{text!r} is over a century: give a real maximum age", field="--max-age")
+    return timedelta(seconds=seconds)
 
 
 _PEM_BLOCK = re.compile(rb"\A\s*-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]+-----END PUBLIC KEY-----\s*\Z")

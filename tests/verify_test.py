@@ -573,3 +573,12 @@ def test_cli_new_expectations(env: Env, capsys: pytest.CaptureFixture[str]) -> N
     assert main([*common, *accepted]) == 0
     assert main([*common, "--min-checker-version", "x y"]) == 2
     assert "PEP 440" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text", ["99999999999d", "5300w"])
+def test_a_maximum_age_beyond_reason_is_a_usage_error_not_a_crash(text: str) -> None:
+    from checker.errors import InputError
+    from checker.verify import parse_duration
+
+    with pytest.raises(InputError, match="over a century"):
+        parse_duration(text)

@@ -41,6 +41,16 @@ def decode_text(raw: bytes, display: str) -> str:
 
 def load_text(text: str, display: str) -> Any:
     """Parse JSON when the text is JSON, else YAML (as CloudFormation does)."""
+    try:
+        return _load_text(text, display)
+    except ValueError as exc:
+        # Python refuses to convert integers of over 4300 digits: a number no
+        # template needs, and an input error, not a crash.
+        why = "a number has too many digits" if "digits" in str(exc) else str(exc)
+        raise InputError(f"cannot be read: {why}", path=display) from None
+
+
+def _load_text(text: str, display: str) -> Any:
     if text.lstrip()[:1] == "{":
         try:
             return load_json(text, display)

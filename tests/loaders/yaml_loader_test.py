@@ -107,3 +107,12 @@ def test_deep_nesting_is_refused() -> None:
 
 def test_empty_document_is_an_empty_mapping() -> None:
     assert load_text("", "empty.yaml") == {}
+
+
+@pytest.mark.parametrize("text", ["N: " + "9" * 5000 + "\n", '{"N": ' + "9" * 5000 + "}"])
+def test_an_integer_over_pythons_conversion_limit_is_an_input_error(text: str) -> None:
+    from checker.errors import InputError
+    from checker.loaders import load_text
+
+    with pytest.raises(InputError, match="a number has too many digits"):
+        load_text(text, "big.yaml")
