@@ -62,6 +62,9 @@ class Repository:
     files: tuple[str, ...]
     in_git: bool
     clean: frozenset[str]
+    # Every file git tracks in the project, dependency and build folders
+    # included: a key committed under target/ or node_modules/ is committed.
+    tracked: tuple[str, ...] = ()
 
     def path(self, relpath: str) -> Path:
         return self.root / relpath
@@ -177,7 +180,8 @@ def load_repository(root: Path, project: str) -> Repository:
     tracked = git(top, "ls-files", "-z", "--cached", "--full-name")
     toplevel = git(top, "rev-parse", "--show-toplevel")
     if tracked is None or toplevel is None:
-        return Repository(root, project, tuple(_walk(top, root)), False, frozenset())
+        walked = tuple(_walk(top, root))
+        return Repository(root, project, walked, False, frozenset(), walked)
     # git prints paths from the top of the checkout; we want them from the root.
     git_top = Path(os.path.realpath(toplevel.strip()))
 
@@ -197,4 +201,5 @@ def load_repository(root: Path, project: str) -> Repository:
     files = sorted(
         p for p in listed | untracked if not _SKIP_DIRS.intersection(PurePosixPath(p).parts) and (root / p).is_file()
     )
-    return Repository(root, project, tuple(files), True, frozenset(listed - changed - untracked))
+    everything = sorted(p for p in listed | untracked if (root / p).is_file())
+    return Repository(root, project, tuple(files), True, frozenset(listed - changed - untracked), tuple(everything))

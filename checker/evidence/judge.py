@@ -67,7 +67,11 @@ def judge_evidence(
     root = found.root
     repository = load_repository(root, project_of(request.paths, root))
     if excludes:  # what the policy or --exclude keeps out of a check is out of every rule
-        repository = replace(repository, files=tuple(f for f in repository.files if not excluded(f, excludes)))
+        repository = replace(
+            repository,
+            files=tuple(f for f in repository.files if not excluded(f, excludes)),
+            tracked=tuple(f for f in repository.tracked if not excluded(f, excludes)),
+        )
     resolver = PathResolver(root, repository.files)
     explicit = _explicit(request.evidence, root)
     discovered = [EvidenceInput(c.path, c.relpath, False) for c in found.evidence]

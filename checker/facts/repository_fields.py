@@ -64,6 +64,6 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "blocking",
     ),
     "scan_findings": ("path", "line", "tool", "rule_id", "severity", "rated", "message", "threshold", "blocking"),
-    "repo_files": ("path", "name", "secret_name", "markers"),
+    "repo_files": ("path", "name", "secret_name", "markers", "line"),
     "repo": ("path", "in_git", "commit", "branch", "dirty", "files", "templates", "codeowners", "codeowners_entries"),
 }

@@ -18,10 +18,12 @@ class CommittedSecrets:
         views=("repo_files",),
         rationale=(
             "A private key or a credentials file in a repository is readable by everyone who can "
-            "clone it, forever: deleting it later leaves it in history. Files are found by name "
+            "clone it, forever: deleting it later leaves it in history. Every file git tracks is "
+            "judged, in any folder (`target/`, `node_modules/` and `venv/` included): by name "
             "(`id_rsa`, `*.p12`, `*.pfx`, `*.ppk`, `.aws/credentials`, `.git-credentials` ...) and "
-            "by what they begin with (a PEM `PRIVATE KEY` header, a PuTTY key, an "
-            "`aws_secret_access_key` entry)."
+            "by content: a PEM `PRIVATE KEY` block, a PuTTY key, an AWS access key id with a secret "
+            "of the right shape beside it, an `aws_secret_access_key` entry with one, and GitHub, "
+            "GitLab, Slack, Stripe live and Google API keys by their formats."
         ),
         remediation=(
             "Remove the file, revoke and rotate the key (it must be treated as leaked), and keep "
@@ -50,7 +52,7 @@ class CommittedSecrets:
             if record["markers"]:
                 yield finding_for(
                     record,
-                    f"the file begins with key material ({', '.join(record['markers'])})",
+                    f"the file holds key material ({', '.join(record['markers'])}) from line {record['line']}",
                     element=record["path"],
                 )
             elif record["secret_name"]:

@@ -352,12 +352,40 @@ def test_repo003_private_keys_by_content_and_by_name(tmp_path: Path) -> None:
     (tmp_path / ".aws" / "credentials").write_text("[default]\nregion = eu-west-1\n")
     result = check(tmp_path, "REPO003")
     assert {(f.location.path, f.message) for f in result.findings} == {
-        ("deploy/release.key", "the file begins with key material (private-key)"),
+        ("deploy/release.key", "the file holds key material (private-key) from line 1"),
         (".aws/credentials", "a private key or credentials file, by its name"),
     }
     (tmp_path / "deploy" / "release.key").unlink()
     (tmp_path / ".aws" / "credentials").unlink()
     assert check(tmp_path, "REPO003").status == "pass"  # release.pub stays: a public key is fine
+
+
+def test_repo003_judges_content_not_placeholders(tmp_path: Path) -> None:
+    # moto's tests set a dummy variable whose value is its own name: no secret in it.
+    (tmp_path / "run-tests.sh").write_text("#!/bin/sh\nAWS_SECRET_ACCESS_KEY=AWS_SECRET_ACCESS_KEY pytest\n")
+    (tmp_path / "docs.md").write_text("Use an id like AKIAIOSFODNN7EXAMPLE with your own secret.\n")
+    assert check(tmp_path, "REPO003").status == "pass"
+    (tmp_path / "deploy.env").write_text(
+        "# deploy\nREGION=eu-west-1\nAWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n"
+        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    )
+    (tmp_path / "ci.yml").write_text("env:\n  TOKEN: ghp_" + "a1B2" * 9 + "\n")
+    result = check(tmp_path, "REPO003")
+    assert {(f.location.path, f.location.line, f.message) for f in result.findings} == {
+        ("deploy.env", 3, "the file holds key material (aws-access-key, aws-credentials) from line 3"),
+        ("ci.yml", 2, "the file holds key material (github-token) from line 2"),
+    }
+
+
+@pytest.mark.parametrize("folder", ["target", ".gradle", ".tox", "node_modules/pkg", "venv/lib"])
+def test_repo003_finds_a_key_committed_in_any_folder(tmp_path: Path, folder: str) -> None:
+    key = tmp_path / folder / "signing.pem"
+    key.parent.mkdir(parents=True)
+    key.write_text("build output\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n")
+    _in_git(tmp_path)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "-f", "."], check=True)
+    result = check(tmp_path, "REPO003")
+    assert [(f.location.path, f.location.line) for f in result.findings] == [(f"{folder}/signing.pem", 2)]
 
 
 def test_excluded_paths_are_out_of_the_repository_rules_too(tmp_path: Path) -> None:
