@@ -47,7 +47,9 @@ class ScanTool:
 
 
 def _bandit(out: str, files: Sequence[str]) -> list[str]:
-    return ["-f", "json", "-q", "-o", out, "--", *files]
+    # A `# nosec` in the team's code is a relaxation it grants itself: the
+    # organization's scan ignores it (a waiver set an approver signs is the way).
+    return ["-f", "json", "-q", "--ignore-nosec", "-o", out, "--", *files]
 
 
 def _cfn_lint(out: str, files: Sequence[str]) -> list[str]:

@@ -253,6 +253,14 @@ def test_scan002_when_checker_runs_the_scan(scanned: Path, scan_cache: Path) -> 
     assert check(scanned, "SCAN002", scans=BANDIT_ONLY, run_scans=True, cache_dir=scan_cache).status == "pass"
 
 
+def test_scan002_a_nosec_in_the_teams_code_does_not_hide_a_finding_from_the_scan_checker_runs(
+    scanned: Path, scan_cache: Path
+) -> None:
+    (scanned / "src" / "unsafe.py").write_text(UNSAFE.replace("shell=True)", "shell=True)  # nosec"))
+    result = check(scanned, "SCAN002", scans=BANDIT_ONLY, run_scans=True, cache_dir=scan_cache)
+    assert {(f.location.path, f.element) for f in result.findings} == {("src/unsafe.py", "bandit:B602")}
+
+
 # SCAN003 --------------------------------------------------------------------
 
 
