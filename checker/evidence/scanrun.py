@@ -119,9 +119,13 @@ def _run_batch(
     """Scan one batch; findings by file and the files the tool did scan."""
     with tempfile.TemporaryDirectory(prefix="checker-scan-") as scratch:
         out = str(Path(scratch) / "out.json")
-        argv = [executable, *tool.argv(out, files)]
+        argv = [executable, *tool.argv(out, [str(root / f) for f in files])]
+        # Run from an empty folder with an empty home: the repository's own
+        # scanner settings (.checkov.yaml, .cfnlintrc, ~/.cfnlintrc) are the
+        # team's relaxations, not the organization's scan.
+        env = {**os.environ, "HOME": scratch, "XDG_CONFIG_HOME": scratch}
         try:
-            done = subprocess.run(argv, cwd=root, capture_output=True, timeout=_TIMEOUT, check=False)
+            done = subprocess.run(argv, cwd=scratch, env=env, capture_output=True, timeout=_TIMEOUT, check=False)
         except subprocess.TimeoutExpired:
             raise CheckerError(f"{tool.name} did not finish within {_TIMEOUT} s") from None
         except OSError as exc:

@@ -241,3 +241,22 @@ def test_scanner_times_are_utc_unless_they_say_otherwise() -> None:
     assert _time("2026-11-28T10:00:00") == _time("2026-11-28T10:00:00Z")  # no offset means UTC
     assert _time("2026-11-28T12:00:00+02:00") == _time("2026-11-28T10:00:00Z")
     assert _time("not a time") is None and _time(5) is None
+
+
+@pytest.mark.parametrize(
+    ("tool", "config"),
+    [
+        ("cfn-lint", (".cfnlintrc", "ignore_checks:\n  - E\n  - W\n  - I\n")),
+        ("checkov", (".checkov.yaml", "skip-check:\n  - CKV_AWS_18\n  - CKV_AWS_21\n  - CKV2_AWS_6\n  - CKV_AWS_56\n")),
+    ],
+)
+def test_the_repositorys_own_scanner_settings_do_not_change_the_scan(
+    project: Path, tool: str, config: tuple[str, str]
+) -> None:
+    _tool(tool)
+    resolver = PathResolver(project, load_repository(project, "").files)
+    (before,) = run_scans({tool: ["template.yaml"]}, project, resolver, jobs=1, cache=None)
+    assert before.failure is None and before.findings
+    (project / config[0]).write_text(config[1])  # the team silencing the organization's scan
+    (after,) = run_scans({tool: ["template.yaml"]}, project, resolver, jobs=1, cache=None)
+    assert set(after.findings) == set(before.findings)
