@@ -115,6 +115,8 @@ def judge_evidence(
         changed,
         source,
     )
+    if _reads(active, "scans"):
+        inputs = replace(inputs, template_suppressions=template_suppressions(root, templates))
     facts = RepositoryFacts(inputs)
     return judge_repository(facts, active, policy.env), _evidence_entries(facts, evidence), skipped
 
@@ -181,3 +183,43 @@ def _evidence_entries(facts: RepositoryFacts, evidence: Evidence) -> list[dict[s
                 }
             )
     return entries
+
+
+def template_suppressions(root: Path, templates: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Scanner suppressions the team wrote inside its templates, by tool:
+    cfn-lint's ``Metadata: {cfn-lint: {config: {ignore_checks: [...]}}}`` (on
+    the template or a resource) and checkov's ``Metadata: {checkov: {skip:
+    [{id: ...}]}}`` on a resource. The scanners honour them; the organization
+    did not grant them, so each is reported."""
+    from checker.errors import InputError
+    from checker.loaders import load_document
+
+    found: dict[str, list[str]] = {"cfn-lint": [], "checkov": []}
+    for relpath in templates:
+        try:
+            data = load_document(root / relpath, relpath)
+        except InputError:
+            continue  # TPL001 says so already
+        if not isinstance(data, dict):
+            continue
+        places: list[tuple[str, Any]] = [("Metadata", data.get("Metadata"))]
+        resources = data.get("Resources")
+        for name, body in (resources.items() if isinstance(resources, dict) else ()):
+            if isinstance(body, dict):
+                places.append((f"Resources.{name}.Metadata", body.get("Metadata")))
+        for where, metadata in places:
+            if not isinstance(metadata, dict):
+                continue
+            lint = metadata.get("cfn-lint")
+            config = lint.get("config") if isinstance(lint, dict) else None
+            ignored = config.get("ignore_checks") if isinstance(config, dict) else None
+            if ignored:
+                ids = ignored if isinstance(ignored, list) else [ignored]
+                found["cfn-lint"].append(f"{relpath}: {where} ignores {', '.join(map(str, ids))}")
+            checkov = metadata.get("checkov")
+            skips = checkov.get("skip") if isinstance(checkov, dict) else None
+            if skips:
+                entries = skips if isinstance(skips, list) else [skips]
+                ids = [s.get("id") if isinstance(s, dict) else s for s in entries]
+                found["checkov"].append(f"{relpath}: {where} skips {', '.join(map(str, ids))}")
+    return {tool: tuple(items) for tool, items in found.items() if items}

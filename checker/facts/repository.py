@@ -41,6 +41,8 @@ class RepoInputs:
     markers: Mapping[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)  # file -> (kind, line)
     changed: tuple[str, Mapping[str, frozenset[int]]] | None = None  # (merge base, lines by file)
     source: SourceFacts | None = None  # the checkout's commit, branch, dirty flag
+    # Scanner suppressions written inside templates: tool -> ("path: where ids", ...)
+    template_suppressions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 class RepositoryFacts:
@@ -310,6 +312,11 @@ def scans(facts: RepositoryFacts) -> list[dict[str, Any]]:
                 "threshold": requirement.threshold,
                 "counts": counts,
                 "blocking": blocking,
+                "suppressions": [
+                    s
+                    for s in inputs.template_suppressions.get(tool, ())
+                    if s.split(": ", 1)[0] in set(required)
+                ],
             }
         )
     return records

@@ -62,6 +62,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "threshold",
         "counts",
         "blocking",
+        "suppressions",
     ),
     "scan_findings": ("path", "line", "tool", "rule_id", "severity", "rated", "message", "threshold", "blocking"),
     "repo_files": ("path", "name", "secret_name", "markers", "line"),

@@ -261,6 +261,30 @@ def test_scan002_a_nosec_in_the_teams_code_does_not_hide_a_finding_from_the_scan
     assert {(f.location.path, f.element) for f in result.findings} == {("src/unsafe.py", "bandit:B602")}
 
 
+@pytest.mark.parametrize(
+    ("tool", "metadata", "where"),
+    [
+        ("cfn-lint", "Metadata:\n  cfn-lint:\n    config:\n      ignore_checks: [E3012]\n", "Metadata ignores E3012"),
+        (
+            "checkov",
+            "    Metadata:\n      checkov:\n        skip:\n          - {id: CKV_AWS_18, comment: later}\n",
+            "Resources.Logs.Metadata skips CKV_AWS_18",
+        ),
+    ],
+)
+def test_scan001_a_suppression_inside_a_template_fails_the_scan_requirement(
+    tmp_path: Path, tool: str, metadata: str, where: str
+) -> None:
+    template = "Resources:\n  Logs:\n    Type: AWS::S3::Bucket\n"
+    template = metadata + template if not metadata.startswith(" ") else template + metadata
+    (tmp_path / "stack.yaml").write_text(template)
+    scans = {tool: {"covers": ["templates"]}}
+    result = check(tmp_path, "SCAN001", scans=scans)
+    assert f"stack.yaml: {tool} is told to look away in the template itself ({where})" in [
+        f"{f.location.path}: {f.message.split(': the organization')[0]}" for f in result.findings
+    ]
+
+
 # SCAN003 --------------------------------------------------------------------
 
 
@@ -340,9 +364,7 @@ def test_tpl002_a_check_that_judged_too_few_templates_fails(tmp_path: Path) -> N
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "notes.yaml").write_text("title: not a template\n")
     result = check(tmp_path, "TPL002", {"min_templates": 1})
-    assert result.status == "fail" and messages(result) == [
-        "0 template(s) judged in .; the policy requires at least 1"
-    ]
+    assert result.status == "fail" and messages(result) == ["0 template(s) judged in .; the policy requires at least 1"]
     (tmp_path / "infra.cfn").write_text("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
     assert check(tmp_path, "TPL002", {"min_templates": 1}).status == "pass"
     assert check(tmp_path, "TPL002").status == "pass"  # the default asks for none
