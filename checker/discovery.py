@@ -153,6 +153,20 @@ BUILD_OUTPUTS = {"cdk.json": "cdk.out", "serverless.yml": ".serverless", "server
                  "serverless.ts": ".serverless", "serverless.js": ".serverless", "serverless.json": ".serverless"}
 
 
+def _output_folder(config: Path, default: str) -> str:
+    """Where a build tool writes: ``cdk.json`` may name another folder (``output``)."""
+    if config.name != "cdk.json":
+        return default
+    try:
+        data = json.loads(config.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return default
+    output = data.get("output") if isinstance(data, dict) else None
+    if isinstance(output, str) and output and not output.startswith(("/", "..")) and ".." not in output.split("/"):
+        return output
+    return default
+
+
 def _git_files(root: Path) -> list[str] | None:
     """Root-relative files git tracks or would track (untracked, not ignored);
     None outside a git checkout."""
@@ -198,12 +212,18 @@ class _Walker:
             return
         prefix = self.rel(top)
         inside = [p for p in self.listing if prefix == "." or p == prefix or p.startswith(prefix + "/")]
+        if not inside:
+            # A folder git ignores, named on the command line (build output:
+            # `checker check out/`): what is in it is what was asked for.
+            yield from self._walk_disk(top, build_output=True)
+            self._find_evidence(top)
+            return
         outputs: set[Path] = set()
         for relpath in inside:
             path = self.root / relpath
             name = PurePosixPath(relpath).name
             if name in BUILD_OUTPUTS:
-                outputs.add(path.parent / BUILD_OUTPUTS[name])
+                outputs.add(path.parent / _output_folder(path, BUILD_OUTPUTS[name]))
             if not path.is_file() and not path.is_symlink():
                 continue  # deleted in the working tree, or a submodule
             candidate = self.file(path)

@@ -234,3 +234,20 @@ def test_a_file_over_the_size_limit_is_listed_not_read(tmp_path: Path, write, mo
     write("big.yaml", CFN + "# " + "x" * 200 + "\n")
     result = discover([tmp_path], tmp_path)
     assert result.candidates == () and "over the 100-byte limit" in result.skipped[0].reason
+
+
+def test_an_ignored_folder_named_on_the_command_line_is_walked(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write(".gitignore", "out/\n")
+    write("infra/stack.yaml", CFN)
+    _git_repo(tmp_path)
+    write("out/generated.json", CFN_JSON)  # written by the build, ignored by git
+    assert set(_found(tmp_path)) == {"infra/stack.yaml"}
+    assert set(_found(tmp_path, tmp_path / "out")) == {"out/generated.json"}
+
+
+def test_cdk_output_is_found_where_cdk_json_says(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write(".gitignore", "build/\n")
+    write("app/cdk.json", json.dumps({"app": "python3 app.py", "output": "build/cdk"}))
+    _git_repo(tmp_path)
+    write("app/build/cdk/Api.template.json", CFN_JSON)
+    assert set(_found(tmp_path)) == {"app/build/cdk/Api.template.json"}
