@@ -153,6 +153,16 @@ BUILD_OUTPUTS = {"cdk.json": "cdk.out", "serverless.yml": ".serverless", "server
                  "serverless.ts": ".serverless", "serverless.js": ".serverless", "serverless.json": ".serverless"}
 
 
+def _regular(path: Path) -> bool:
+    """A regular file (following a link): a pipe would block a read forever."""
+    import stat
+
+    try:
+        return stat.S_ISREG(path.stat().st_mode)
+    except OSError:
+        return False
+
+
 def _output_folder(config: Path, default: str) -> str:
     """Where a build tool writes: ``cdk.json`` may name another folder (``output``)."""
     if config.name != "cdk.json":
@@ -162,9 +172,7 @@ def _output_folder(config: Path, default: str) -> str:
     except (OSError, ValueError, RecursionError):
         return default
     output = data.get("output") if isinstance(data, dict) else None
-    if isinstance(output, str) and output and not output.startswith(("/", "..")) and ".." not in output.split("/"):
-        return output
-    return default
+    return output if isinstance(output, str) and output else default
 
 
 def _git_files(root: Path) -> list[str] | None:
@@ -172,10 +180,11 @@ def _git_files(root: Path) -> list[str] | None:
     None outside a git checkout."""
     from checker.provenance import git
 
-    listed = git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
-    if listed is None:
+    tracked = git(root, "ls-files", "-z", "--cached", "--recurse-submodules")
+    others = git(root, "ls-files", "-z", "--others", "--exclude-standard")
+    if tracked is None or others is None:
         return None
-    return sorted({p for p in listed.split("\0") if p})
+    return sorted({p for p in (tracked + "\0" + others).split("\0") if p})
 
 
 class _Walker:
@@ -223,7 +232,11 @@ class _Walker:
             path = self.root / relpath
             name = PurePosixPath(relpath).name
             if name in BUILD_OUTPUTS:
-                outputs.add(path.parent / _output_folder(path, BUILD_OUTPUTS[name]))
+                output = Path(os.path.realpath(path.parent / _output_folder(path, BUILD_OUTPUTS[name])))
+                if self.inside_root(output):
+                    outputs.add(output)
+                else:
+                    self.skip(relpath, f"writes its output outside the root ({output}): not read")
             if not path.is_file() and not path.is_symlink():
                 continue  # deleted in the working tree, or a submodule
             candidate = self.file(path)
@@ -251,7 +264,7 @@ class _Walker:
                 and excluded(self.rel(here / d), self.excludes) is None
             )
             for name in sorted(filenames):
-                if is_evidence_name(name) and self.rel(here / name) not in seen:
+                if is_evidence_name(name) and self.rel(here / name) not in seen and _regular(here / name):
                     self.file(here / name)
 
     def _listed(self, folder: Path) -> bool:
@@ -304,6 +317,9 @@ class _Walker:
 
     def candidate(self, path: Path, *, explicit: bool) -> Candidate | None:
         relpath = self.rel(path)
+        if not explicit and not _regular(path):
+            self.skip(relpath, "not a regular file (a pipe, socket or device): not read")
+            return None
         exclude = None if explicit else excluded(relpath, self.excludes)
         if exclude is not None:
             self.skip(_excluded_prefix(relpath, exclude), _excluded_by(exclude))
@@ -372,6 +388,16 @@ def discover(
             explicit = walker.candidate(absolute, explicit=not sniff_named_files)
             if explicit is not None:
                 found[explicit.relpath] = explicit
+    # Every template a CDK manifest names is judged, wherever it sits.
+    for template in sorted(walker.stacks):
+        if not walker.inside_root(template):
+            walker.skip(str(template), "a CDK manifest names this template outside the root: not read")
+            continue
+        relpath = walker.rel(template)
+        if relpath not in found and template.is_file():
+            named = walker.candidate(template, explicit=False)
+            if named is not None:
+                found[relpath] = named
     candidates = tuple(_with_stack(c, walker.stacks) for _, c in sorted(found.items()))
     return Discovery(root, candidates, tuple(walker.skipped), tuple(walker.evidence))
 

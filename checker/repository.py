@@ -198,8 +198,12 @@ def load_repository(root: Path, project: str) -> Repository:
     changed = {p for p in map(from_root, _split_z(changed_out)) if p is not None}
     if changed_out is None:  # no commit yet: nothing is clean
         changed = listed
+    # What git tracks is the team's, in any folder (src/target/runner.py is
+    # code to scan); untracked files in dependency or tool folders are not.
     files = sorted(
-        p for p in listed | untracked if not _SKIP_DIRS.intersection(PurePosixPath(p).parts) and (root / p).is_file()
+        p
+        for p in listed | {u for u in untracked if not _SKIP_DIRS.intersection(PurePosixPath(u).parts)}
+        if (root / p).is_file()
     )
     everything = sorted(p for p in listed | untracked if (root / p).is_file())
     return Repository(root, project, tuple(files), True, frozenset(listed - changed - untracked), tuple(everything))

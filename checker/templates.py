@@ -15,7 +15,10 @@ SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
 # A top-level Resources key as written in YAML or JSON: a file that has one
 # but does not parse is a broken template (TPL001), not "not a template".
-_DECLARES_RESOURCES = re.compile(r"""(?m)^["']?Resources["']?[ \t]*:|"Resources"\s*:""")
+_DECLARES_RESOURCES = re.compile(
+    r"""(?m)(?:^|[{,?])[ \t]*(?:&\S+[ \t]+)?["']?Resources["']?[ \t]*:"""  # plain, quoted, anchored, flow, ? key
+    r"""|\\(?:u0052|x52|U00000052)esources"""  # an escaped R
+)
 
 
 def decode_template(raw: bytes) -> str | None:

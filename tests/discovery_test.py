@@ -251,3 +251,72 @@ def test_cdk_output_is_found_where_cdk_json_says(tmp_path: Path, write) -> None:
     _git_repo(tmp_path)
     write("app/build/cdk/Api.template.json", CFN_JSON)
     assert set(_found(tmp_path)) == {"app/build/cdk/Api.template.json"}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'AWSTemplateFormatVersion: "2010-09-09"\nDescription: a\nDescription: b\n'
+        "&k Resources:\n  T: {Type: AWS::SNS::Topic}\n",
+        '{"Description": "a", "Description": "b", "\\u0052esources": {"T": {"Type": "AWS::SNS::Topic"}}}',
+        "  Description: a\n  Description: b\n  Resources:\n    T: {Type: AWS::SNS::Topic}\n",
+        "{Description: a, Description: b, Resources: {T: {Type: AWS::SNS::Topic}}}",
+    ],
+)
+def test_a_template_checker_cannot_parse_is_tpl001_however_resources_is_spelled(
+    tmp_path: Path,
+    write,
+    text: str,  # type: ignore[no-untyped-def]
+) -> None:
+    write("stack.yaml", text)  # duplicate keys: CloudFormation takes the last, checker refuses
+    (template,) = [load_template(c) for c in discover([tmp_path], tmp_path).candidates]
+    assert template is not None and template.error is not None
+
+
+def test_templates_in_a_submodule_are_judged(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    sub = tmp_path / "infra-src"
+    (sub / "x").mkdir(parents=True)
+    (sub / "template.yaml").write_text(CFN)
+    _git_repo(sub)
+    repo = tmp_path / "repo"
+    (repo / "app").mkdir(parents=True)
+    (repo / "app" / "stack.yaml").write_text(CFN)
+    _git_repo(repo)
+    base = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*base, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "infra"], check=True)
+    subprocess.run([*base, "commit", "-qm", "submodule"], check=True)
+    assert set(_found(repo)) == {"app/stack.yaml", "infra/template.yaml"}
+
+
+def test_every_template_a_cdk_manifest_names_is_judged(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    manifest = {
+        "artifacts": {
+            "App": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "asset.3f2a/App.template.json"}},
+            "Far": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "../../elsewhere/Far.json"}},
+        }
+    }
+    write("cdk.out/manifest.json", json.dumps(manifest))
+    write("cdk.out/tree.json", "{}")
+    write("cdk.out/asset.3f2a/App.template.json", CFN_JSON)
+    result = discover([tmp_path], tmp_path)
+    assert [(c.relpath, c.stack) for c in result.candidates if c.relpath.endswith(".template.json")] == [
+        ("cdk.out/asset.3f2a/App.template.json", "App")
+    ]
+    assert any("outside the root" in s.reason for s in result.skipped)
+
+
+def test_cdk_output_outside_the_root_is_listed(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write("app/cdk.json", json.dumps({"app": "x", "output": "/tmp/somewhere-else"}))
+    _git_repo(tmp_path)
+    result = discover([tmp_path], tmp_path)
+    assert [(s.relpath, "outside the root" in s.reason) for s in result.skipped] == [("app/cdk.json", True)]
+
+
+def test_a_pipe_named_like_a_template_is_listed_not_read(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    os.mkfifo(tmp_path / "stack.yaml")
+    os.mkfifo(tmp_path / "coverage.xml")
+    result = discover([tmp_path], tmp_path)
+    assert result.candidates == () and result.evidence == ()
+    assert [s.relpath for s in result.skipped] == ["coverage.xml", "stack.yaml"]

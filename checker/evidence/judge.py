@@ -212,14 +212,23 @@ def template_suppressions(root: Path, templates: Sequence[str]) -> dict[str, tup
                 continue
             lint = metadata.get("cfn-lint")
             config = lint.get("config") if isinstance(lint, dict) else None
-            ignored = config.get("ignore_checks") if isinstance(config, dict) else None
-            if ignored:
-                ids = ignored if isinstance(ignored, list) else [ignored]
-                found["cfn-lint"].append(f"{relpath}: {where} ignores {', '.join(map(str, ids))}")
-            checkov = metadata.get("checkov")
-            skips = checkov.get("skip") if isinstance(checkov, dict) else None
-            if skips:
-                entries = skips if isinstance(skips, list) else [skips]
-                ids = [s.get("id") if isinstance(s, dict) else s for s in entries]
-                found["checkov"].append(f"{relpath}: {where} skips {', '.join(map(str, ids))}")
+            if isinstance(config, dict) and config:
+                # ignore_checks, configure_rules, regions, include_checks...: any of them
+                # changes what the organization's cfn-lint run reports.
+                keys = ", ".join(sorted(map(str, config)))
+                found["cfn-lint"].append(f"{relpath}: {where} sets cfn-lint config {keys}")
+            for vendor in ("checkov", "bridgecrew"):
+                skipper = metadata.get(vendor)
+                skips = skipper.get("skip") if isinstance(skipper, dict) else None
+                if skips:
+                    entries = skips if isinstance(skips, list) else [skips]
+                    ids = [s.get("id") if isinstance(s, dict) else s for s in entries]
+                    found["checkov"].append(f"{relpath}: {where} skips {', '.join(map(str, ids))}")
+        try:
+            text = (root / relpath).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for line, content in enumerate(text.splitlines(), 1):
+            if "checkov:skip" in content or "bridgecrew:skip" in content:
+                found["checkov"].append(f"{relpath}: line {line} has a skip comment")
     return {tool: tuple(items) for tool, items in found.items() if items}

@@ -30,6 +30,10 @@ from checker.evidence.load import read_scan
 from checker.evidence.paths import PathResolver
 
 _TIMEOUT = 1800
+# Environment variables the scanners read as settings (checkov's CKV_CHECK,
+# CKV_SKIP_CHECK, BC_*...): the team's CI sets its environment, so they are
+# not passed on.
+_TOOL_SETTINGS = ("CKV_", "BC_", "CHECKOV_", "PRISMA_", "CFN_LINT", "CFNLINT", "BANDIT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +127,8 @@ def _run_batch(
         # Run from an empty folder with an empty home: the repository's own
         # scanner settings (.checkov.yaml, .cfnlintrc, ~/.cfnlintrc) are the
         # team's relaxations, not the organization's scan.
-        env = {**os.environ, "HOME": scratch, "XDG_CONFIG_HOME": scratch}
+        env = {k: v for k, v in os.environ.items() if not k.upper().startswith(_TOOL_SETTINGS)}
+        env |= {"HOME": scratch, "XDG_CONFIG_HOME": scratch}
         try:
             done = subprocess.run(argv, cwd=scratch, env=env, capture_output=True, timeout=_TIMEOUT, check=False)
         except subprocess.TimeoutExpired:

@@ -260,3 +260,15 @@ def test_the_repositorys_own_scanner_settings_do_not_change_the_scan(
     (project / config[0]).write_text(config[1])  # the team silencing the organization's scan
     (after,) = run_scans({tool: ["template.yaml"]}, project, resolver, jobs=1, cache=None)
     assert set(after.findings) == set(before.findings)
+
+
+def test_the_ci_environment_does_not_configure_the_organizations_scan(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _tool("checkov")
+    resolver = PathResolver(project, load_repository(project, "").files)
+    (before,) = run_scans({"checkov": ["template.yaml"]}, project, resolver, jobs=1, cache=None)
+    assert before.findings
+    monkeypatch.setenv("CKV_CHECK", "CKV_NONE")  # "run no check", set by the team's CI
+    (after,) = run_scans({"checkov": ["template.yaml"]}, project, resolver, jobs=1, cache=None)
+    assert set(after.findings) == set(before.findings)

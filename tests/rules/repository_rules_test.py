@@ -264,7 +264,11 @@ def test_scan002_a_nosec_in_the_teams_code_does_not_hide_a_finding_from_the_scan
 @pytest.mark.parametrize(
     ("tool", "metadata", "where"),
     [
-        ("cfn-lint", "Metadata:\n  cfn-lint:\n    config:\n      ignore_checks: [E3012]\n", "Metadata ignores E3012"),
+        (
+            "cfn-lint",
+            "Metadata:\n  cfn-lint:\n    config:\n      ignore_checks: [E3012]\n",
+            "Metadata sets cfn-lint config ignore_checks",
+        ),
         (
             "checkov",
             "    Metadata:\n      checkov:\n        skip:\n          - {id: CKV_AWS_18, comment: later}\n",
@@ -283,6 +287,39 @@ def test_scan001_a_suppression_inside_a_template_fails_the_scan_requirement(
     assert f"stack.yaml: {tool} is told to look away in the template itself ({where})" in [
         f"{f.location.path}: {f.message.split(': the organization')[0]}" for f in result.findings
     ]
+
+
+def test_scan001_names_checkov_skip_comments_and_other_cfn_lint_settings(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text(
+        "Metadata:\n  cfn-lint:\n    config:\n      configure_rules: {E3031: {exceptions: [x]}}\n"
+        "Resources:\n  Logs:\n    # checkov:skip=CKV_AWS_18: later\n    Type: AWS::S3::Bucket\n"
+        "    Metadata:\n      bridgecrew:\n        skip: [{id: CKV_AWS_21}]\n"
+    )
+    found = set()
+    for tool in ("cfn-lint", "checkov"):
+        result = check(tmp_path, "SCAN001", scans={tool: {"covers": ["templates"]}})
+        found |= {f.element for f in result.findings if "look away" in f.message}
+    assert found == {
+        "cfn-lint:Metadata sets cfn-lint config configure_rules",
+        "checkov:Resources.Logs.Metadata skips CKV_AWS_21",
+        "checkov:line 7 has a skip comment",
+    }
+
+
+def test_scan_requirements_cover_tracked_code_in_any_folder(tmp_path: Path) -> None:
+    (tmp_path / "src" / "target").mkdir(parents=True)
+    (tmp_path / "src" / "target" / "runner.py").write_text(UNSAFE)
+    (tmp_path / "venv").mkdir()
+    (tmp_path / "venv" / "lib.py").write_text(UNSAFE)  # untracked: a virtual environment, not the team's code
+    _in_git(tmp_path)
+    _git(tmp_path, "reset", "-q", "venv")
+    from checker.facts.repository import required_files
+    from checker.policy_scans import ScanRequirement
+    from checker.repository import load_repository
+
+    repository = load_repository(tmp_path, "")
+    bandit = ScanRequirement("bandit", ("*.py",), (), "medium", "high", None, "policy.yaml")
+    assert required_files(bandit, repository, []) == ["src/target/runner.py"]
 
 
 # SCAN003 --------------------------------------------------------------------
