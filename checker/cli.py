@@ -252,6 +252,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         policy_trust=[key for path in args.policy_trust for key in load_trust(Path(path))],
         min_policy_version=args.min_policy_version,
         policy_name=args.policy_name,
+        checked_paths=args.checked_path or None,
         env=args.env,
         repository=repository,
         allow_dirty=args.allow_dirty,
@@ -729,6 +730,12 @@ def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="template (as deployed) that the report must have judged without error (repeatable)",
     )
     ver.add_argument("--min-checker-version", metavar="V", help="the oldest checker version accepted (PEP 440)")
+    ver.add_argument(
+        "--checked-path",
+        action="append",
+        metavar="PATH",
+        help="a path the build must have checked, as given to checker check (repeatable; e.g. . for the root)",
+    )
     ver.add_argument(
         "--require-scans-run",
         action="store_true",

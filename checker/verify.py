@@ -85,6 +85,8 @@ class Expectations:
     allow_dirty: bool = False
     allow_no_git: bool = False
     templates: Sequence[Path] = ()
+    # The paths the build must have checked (as given to `checker check`, relative to its root).
+    checked_paths: Sequence[str] | None = None
     min_checker_version: str | None = None
     require_scans_run: bool = False
     reject_cached: bool = False
@@ -659,6 +661,14 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
             reasons.append(
                 Rejection("subject-mismatch", f"{path} (sha256:{actual[:12]}…) is not a subject of this report")
             )
+
+    # 6b. The check covered what the release side expects, not a folder of the team's choosing.
+    if expect.checked_paths is not None:
+        expected_paths = sorted({p.strip("/") or "." for p in expect.checked_paths})
+        covered = sorted({str(p).strip("/") or "." for p in predicate["inputs"]["paths"]})
+        if covered != expected_paths:
+            why = f"the check covered {', '.join(covered)}, not {', '.join(expected_paths)}"
+            reasons.append(Rejection("paths-mismatch", why))
 
     # 7. The templates given were judged, and loaded without error.
     judged = {t["sha256"] for t in predicate["templates"] if t["status"] == "ok"}

@@ -841,3 +841,13 @@ def test_approve_shows_the_approver_every_waiver_with_its_whole_scope(repo: Repo
     err = repo.capsys.readouterr().err
     assert code == 0 and f"for {REPOSITORY}:" in err
     assert "  IAM006 on template 'infra/app.yaml', resource 'Worker', element 'logs:PutLogEvents on *' until " in err
+
+
+def test_the_release_side_can_pin_what_the_check_covered(repo: Repo) -> None:
+    repo.write("docs/notes.md", "nothing to see\n")
+    repo.commit("docs")
+    code, predicate = repo.check("docs")  # the template with findings is elsewhere
+    assert code == 0 and predicate["inputs"]["paths"] == ["docs"]
+    code, out = repo.verify("--checked-path", ".")
+    assert code == 1 and _codes(out) == {"paths-mismatch"}
+    assert repo.verify("--checked-path", "docs/")[0] == 0
