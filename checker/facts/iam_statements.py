@@ -111,6 +111,8 @@ def _parse_string(document: str, template: Template, where: str, line: int | Non
 
 def _statements(document: Any, template: Template, path: str, line: int | None, origin: str) -> Items:
     """The statements of a policy document given as a mapping or a JSON string."""
+    if isinstance(document, str) and not document.strip():
+        return []  # an empty policy is no policy (`serverless package` writes "Policy": "" on a RestApi)
     if isinstance(document, str):
         document = _parse_string(document, template, path, line)
     if not isinstance(document, dict):

@@ -172,3 +172,22 @@ def test_legacy_event_bus_policy_becomes_a_statement(tmp_path: Path) -> None:
     (bus,) = [s for s in statements if s["resource"] == "Bus"]
     assert bus["principals"] == ["AWS:*"] and bus["actions"] == ["events:PutEvents"]
     assert bus["condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}
+
+
+def test_an_empty_policy_string_is_no_policy_not_an_error(tmp_path: Path) -> None:
+    # What `serverless package` writes on every RestApi: "Policy": "".
+    from checker.engine import evaluate
+    from checker.policy import default_policy_path, load_policy
+    from checker.registry import load_registry
+
+    registry = load_registry()
+    path = tmp_path / "cloudformation-template-update-stack.json"
+    path.write_text(
+        '{"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"ApiGatewayRestApi": '
+        '{"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "dev-svc", "Policy": ""}}}}'
+    )
+    template = load_template(Candidate(path, path.name, explicit=True))
+    assert template is not None and template.error is None
+    policy = load_policy([default_policy_path()], registry)
+    results = {r.meta.id: r.status for r in evaluate([template], registry, policy).results}
+    assert "error" not in results.values(), results
