@@ -320,3 +320,20 @@ def test_a_pipe_named_like_a_template_is_listed_not_read(tmp_path: Path, write) 
     result = discover([tmp_path], tmp_path)
     assert result.candidates == () and result.evidence == ()
     assert [s.relpath for s in result.skipped] == ["coverage.xml", "stack.yaml"]
+
+
+def test_the_serverless_state_file_is_not_a_template(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    state = {
+        "service": {
+            "service": "orders",
+            "provider": {
+                "stage": "dev",
+                "compiledCloudFormationTemplate": {"Resources": {"T": {"Type": "AWS::SNS::Topic"}}},
+            },
+        },
+        "package": {"artifactDirectoryName": "serverless/orders/dev"},
+    }
+    write("serverless.yml", "service: orders\nprovider: {name: aws}\n")
+    write(".serverless/serverless-state.json", json.dumps(state))
+    write(".serverless/cloudformation-template-update-stack.json", CFN_JSON)
+    assert _found(tmp_path) == {".serverless/cloudformation-template-update-stack.json": "serverless:None"}
