@@ -17,6 +17,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -188,10 +189,10 @@ def _git_files(root: Path) -> list[str] | None:
 
 
 class _Walker:
-    def __init__(self, root: Path, excludes: Sequence[Exclude], listing: Sequence[str] | None) -> None:
+    def __init__(self, root: Path, excludes: Sequence[Exclude], find_evidence: bool) -> None:
         self.root = root
         self.excludes = excludes
-        self.listing = listing
+        self.find_evidence = find_evidence
         self.skipped: list[Skipped] = []
         self._skipped_paths: set[str] = set()
         self.stacks: dict[Path, str] = {}
@@ -200,6 +201,12 @@ class _Walker:
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
+
+    @cached_property
+    def listing(self) -> list[str] | None:
+        """What git lists (None outside git), asked when a folder is first
+        walked: a run that names files (a hook) starts no git process."""
+        return _git_files(self.root)
 
     def skip(self, relpath: str, reason: str) -> None:
         if relpath not in self._skipped_paths:
@@ -216,16 +223,13 @@ class _Walker:
     def walk(self, top: Path) -> Iterator[Candidate]:
         """Every file under ``top``: what git lists inside a checkout (any name,
         any folder) plus the build output it ignores; every file otherwise."""
-        if self.listing is None:
-            yield from self._walk_disk(top, build_output=False)
-            return
+        listing = self.listing
         prefix = self.rel(top)
-        inside = [p for p in self.listing if prefix == "." or p == prefix or p.startswith(prefix + "/")]
+        inside = [p for p in listing or () if prefix == "." or p == prefix or p.startswith(prefix + "/")]
         if not inside:
-            # A folder git ignores, named on the command line (build output:
-            # `checker check out/`): what is in it is what was asked for.
-            yield from self._walk_disk(top, build_output=True)
-            self._find_evidence(top)
+            # Outside git; or a folder git ignores, named on the command line
+            # (build output: `checker check out/`): what is in it is what was asked for.
+            yield from self._walk_disk(top)
             return
         outputs: set[Path] = set()
         for relpath in inside:
@@ -244,8 +248,9 @@ class _Walker:
                 yield candidate
         for output in sorted(outputs | ({top / "cdk.out", top / ".serverless"} if top.is_dir() else set())):
             if output.is_dir() and not self._listed(output):
-                yield from self._walk_disk(output, build_output=True)
-        self._find_evidence(top)
+                yield from self._walk_disk(output)
+        if self.find_evidence:
+            self._find_evidence(top)
 
     def _find_evidence(self, top: Path) -> None:
         """Coverage reports and scan results are build output git usually
@@ -253,16 +258,7 @@ class _Walker:
         seen = {c.relpath for c in self.evidence}
         for dirpath, dirnames, filenames in os.walk(top):
             here = Path(dirpath)
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if d != ".git"
-                and d not in SKIP_DIRS
-                and not d.endswith(".egg-info")
-                and not (here / d).is_symlink()
-                and not _is_venv(here / d)
-                and excluded(self.rel(here / d), self.excludes) is None
-            )
+            dirnames[:] = sorted(d for d in dirnames if self._not_walked(here / d) is None)
             for name in sorted(filenames):
                 if is_evidence_name(name) and self.rel(here / name) not in seen and _regular(here / name):
                     self.file(here / name)
@@ -272,7 +268,7 @@ class _Walker:
         rel = self.rel(folder)
         return any(p.startswith(rel + "/") for p in self.listing or ())
 
-    def _walk_disk(self, top: Path, *, build_output: bool) -> Iterator[Candidate]:
+    def _walk_disk(self, top: Path) -> Iterator[Candidate]:
         for dirpath, dirnames, filenames in os.walk(top):
             here = Path(dirpath)
             if here.name == "cdk.out" or ((here / "manifest.json").is_file() and (here / "tree.json").is_file()):
@@ -286,6 +282,8 @@ class _Walker:
     def file(self, path: Path) -> Candidate | None:
         """A candidate for any file (its content decides); evidence aside."""
         if is_evidence_name(path.name):
+            if not self.find_evidence:
+                return None
             evidence = self.candidate(path, explicit=False)
             if evidence is not None:
                 self.evidence.append(evidence)
@@ -293,27 +291,29 @@ class _Walker:
         return self.candidate(path, explicit=False)
 
     def keep_dir(self, parent: Path, name: str) -> bool:
-        path = parent / name
-        relpath = self.rel(path)
-        exclude = excluded(relpath, self.excludes)
+        why = self._not_walked(parent / name)
+        if why:
+            self.skip(self.rel(parent / name), why)
+        return why is None
+
+    def _not_walked(self, path: Path) -> str | None:
+        """Why a folder is not walked ("" for git's own), or None."""
+        name = path.name
+        exclude = excluded(self.rel(path), self.excludes)
         if exclude is not None:
-            self.skip(relpath, _excluded_by(exclude))
-            return False
+            return _excluded_by(exclude)
         if name == ".git":
-            return False
+            return ""
         if path.is_symlink():
             # os.walk does not follow them either; saying so keeps nothing silent.
-            self.skip(relpath, "symbolic link to a directory not followed")
-            return False
+            return "symbolic link to a directory not followed"
         # Without git to say what is the team's, dependency and tool folders are
         # not walked; each is listed, so nothing is left out silently.
         if name in SKIP_DIRS or name.endswith(".egg-info") or _is_venv(path):
-            self.skip(relpath, "dependency or tool folder, not walked (outside git, nothing says it is the team's)")
-            return False
-        if parent.name == "cdk.out" and name.startswith("asset."):
-            self.skip(relpath, "CDK asset folder (bundled code; the assembly's templates are in its manifest)")
-            return False
-        return True
+            return "dependency or tool folder, not walked (outside git, nothing says it is the team's)"
+        if path.parent.name == "cdk.out" and name.startswith("asset."):
+            return "CDK asset folder (bundled code; the assembly's templates are in its manifest)"
+        return None
 
     def candidate(self, path: Path, *, explicit: bool) -> Candidate | None:
         relpath = self.rel(path)
@@ -356,7 +356,12 @@ def _excluded_prefix(relpath: str, exclude: Exclude) -> str:
 
 
 def discover(
-    paths: Iterable[Path], root: Path, excludes: Sequence[Exclude] = (), *, sniff_named_files: bool = False
+    paths: Iterable[Path],
+    root: Path,
+    excludes: Sequence[Exclude] = (),
+    *,
+    sniff_named_files: bool = False,
+    find_evidence: bool = True,
 ) -> Discovery:
     """Collect candidate template files under ``paths`` (files or directories).
 
@@ -366,7 +371,7 @@ def discover(
     handed every changed YAML and JSON file); directories are walked.
     """
     root = Path(os.path.realpath(root))
-    walker = _Walker(root, excludes, _git_files(root))
+    walker = _Walker(root, excludes, find_evidence)
     found: dict[str, Candidate] = {}
     for given in paths:
         if not given.exists():

@@ -226,7 +226,13 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
 
         check_baseline(request.bundle, policy.digest)
     excludes = [*policy.excludes, *_cli_excludes(request, policy), *request.fixed_excludes]
-    found = discover(request.paths, request.root, excludes, sniff_named_files=request.templates_only)
+    found = discover(
+        request.paths,
+        request.root,
+        excludes,
+        sniff_named_files=request.templates_only,
+        find_evidence=not request.templates_only,  # evidence is for the repository rules
+    )
     root = found.root
     relaxations = _team_relaxations(request, root, policy, registry, now)
     cache, scan_cache = _caches(request, policy)
