@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from checker.canonical import canonical_json
 from checker.errors import InputError, UsageError
-from checker.times import parse_time, utc_text
+from checker.times import outside_window, parse_time, utc_text
 
 if TYPE_CHECKING:
     from checker.signing import Signer
@@ -264,15 +264,7 @@ def _signers(envelope: Mapping[str, Any], payload: bytes, trust: Sequence[Truste
         for key in trust:
             if not verify_signature(key.public_key, signature, message):
                 continue
-            why = (
-                "is revoked"
-                if key.revoked
-                else "is not valid yet"
-                if key.not_before and now < key.not_before
-                else "has expired"
-                if key.not_after and now > key.not_after
-                else None
-            )
+            why = "is revoked" if key.revoked else outside_window(now, key.not_before, key.not_after)
             if why is None:
                 good[key.keyid] = key.label()
             else:

@@ -281,12 +281,11 @@ def judge(
     now: datetime,
     *,
     decisions: Sequence[Decision] = (),
-    break_glass: BreakGlass | None = None,
 ) -> Evaluation:
     """Apply the vouched-for waivers (never to mandatory rules, nor over a rule
     error) and break-glass; ``decisions`` (every relaxation from the team's
-    side, approved or not) and the ``break_glass`` record asked for are kept
-    for the report."""
+    side, approved or not) are kept for the report, a break-glass record
+    asked for among them even when it was refused."""
     waivable = {r.meta.id: r.findings for r in evaluation.results if r.status == "fail" and not r.meta.mandatory}
     judged, outcomes = apply_waivers(waivable, vouched.waivers, now)
     results = []
@@ -304,14 +303,14 @@ def judge(
             status, reason = "waived", f"all {len(waived)} finding(s) waived"
         results.append(replace(result, status=status, reason=reason, findings=open_findings, waived=waived))
     glass = vouched.break_glass
-    active = glass is not None and glass.expires >= now
+    asked = next((d.relaxation.break_glass for d in decisions if d.relaxation.break_glass is not None), None)
     return replace(
         evaluation,
         results=tuple(results),
         waivers=tuple(outcomes),
         decisions=tuple(decisions),
-        break_glass=glass or break_glass,
-        break_glass_active=active,
+        break_glass=glass or asked,
+        break_glass_active=glass is not None and glass.expires >= now,
     )
 
 

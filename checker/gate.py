@@ -273,8 +273,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         inline_allowed=policy.settings.inline_suppressions,
     )
     decisions = [decide(r, policy.approvers, context) for r in relaxations]
-    glass = next((r.break_glass for r in relaxations if r.break_glass is not None), None)
-    evaluation = judge(evaluation, vouched(policy.waivers, decisions), now, decisions=decisions, break_glass=glass)
+    evaluation = judge(evaluation, vouched(policy.waivers, decisions), now, decisions=decisions)
     iam_active = any("iam" in registry[r].meta.tags for r, s in policy.rules.items() if s.enforce != "off")
     run_inputs = {
         "paths": [display_path(p, root) for p in request.paths],

@@ -35,3 +35,15 @@ def parse_time(value: Any, *, date_is_end_of_day: bool = False) -> datetime | No
     except (ValueError, OverflowError):
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def outside_window(now: datetime, not_before: datetime | None, not_after: datetime | None) -> str | None:
+    """Why a key is not valid at ``now`` ("is not valid before ...", "expired
+    at ..."), or None.
+    Keys (build, policy, approver) are judged at the moment of use, never at
+    a time a signed document states about itself."""
+    if not_before is not None and now < not_before:
+        return f"is not valid before {utc_text(not_before)}"
+    if not_after is not None and now > not_after:
+        return f"expired at {utc_text(not_after)}"
+    return None

@@ -31,7 +31,7 @@ from checker.environments import ENVIRONMENTS
 from checker.errors import CheckerError, InputError, UsageError
 from checker.loaders import line_of, load_text, read_text
 from checker.signing import PAYLOAD_TYPE, PublicKey, key_id, load_public_key, pae, verify_signature
-from checker.times import parse_time, utc_text
+from checker.times import outside_window, parse_time, utc_text
 
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
 CLOCK_SKEW = timedelta(minutes=5)
@@ -304,10 +304,9 @@ def _merge_trust(keys: Sequence[TrustedKey]) -> dict[str, tuple[TrustedKey, ...]
 
 def _validity_problem(listings: Sequence[TrustedKey], now: datetime) -> str | None:
     for key in listings:
-        if key.not_after is not None and now > key.not_after:
-            return f"key {key.label()} expired at {utc_text(key.not_after)}"
-        if key.not_before is not None and now < key.not_before:
-            return f"key {key.label()} is not valid before {utc_text(key.not_before)}"
+        outside = outside_window(now, key.not_before, key.not_after)
+        if outside is not None:
+            return f"key {key.label()} {outside}"
     return None
 
 

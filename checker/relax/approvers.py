@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from checker.errors import PolicyError
 from checker.loaders import LineDict
 from checker.relax.model import KINDS, RelaxationKind
-from checker.times import parse_time
+from checker.times import outside_window, parse_time
 
 if TYPE_CHECKING:
     from checker.signing import PublicKey
@@ -54,10 +54,9 @@ class Approver:
         """Why this approver's signature does not count for such a relaxation now, or None."""
         if self.revoked:
             return "the approver's key is revoked"
-        if self.not_before and now < self.not_before:
-            return "the approver's key is not valid yet"
-        if self.not_after and now > self.not_after:
-            return "the approver's key has expired"
+        if outside_window(now, self.not_before, self.not_after) is not None:
+            early = self.not_before is not None and now < self.not_before
+            return "the approver's key is not valid yet" if early else "the approver's key has expired"
         if kind not in self.kinds:
             return f"the approver may not approve {kind}"
         outside = [r for r in rules if not any(fnmatch.fnmatchcase(r, g) for g in self.rules)]
