@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from checker import __version__
+from checker.canonical import folder_digest
 from checker.discovery import Candidate
 from checker.engine import TemplateOutcome, TemplateSummary
 from checker.ruleapi import Finding, Location
@@ -47,8 +48,7 @@ def run_salt(rule_sources: Sequence[Path], settings: Mapping[str, Any], env: str
     """The part of every key that is the same for the whole run."""
     digest = hashlib.sha256(f"checker {__version__}\0{env}\0{extra}\0".encode())
     for source in sorted(rule_sources):
-        for file in sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            digest.update(file.relative_to(source).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+        digest.update(folder_digest(source).encode())
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 

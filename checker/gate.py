@@ -9,7 +9,6 @@ parses arguments and writes outputs.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from checker.canonical import folder_digest
 from checker.discovery import discover
 from checker.engine import Evaluation, judge, merge_repository
 from checker.errors import PolicyError, UsageError
@@ -194,13 +194,6 @@ def _inline_relaxations(
     ]
 
 
-def _folder_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for file in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(file.relative_to(folder).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
 def _caches(request: CheckRequest, policy: Policy) -> tuple[OutcomeCache | None, JsonStore | None]:
     """The result and scan caches, when asked for and the CI's secret is set."""
     if request.cache_dir is None:
@@ -280,7 +273,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         "excluded": [e.describe() for e in excludes],
         "base_ref": request.base_ref,
         "run_scans": request.run_scans,
-        "rule_folders": [{"path": str(f), "sha256": _folder_digest(f)} for f in request.rule_folders],
+        "rule_folders": [{"path": str(f), "sha256": folder_digest(f)} for f in request.rule_folders],
         "cache": {
             "requested": request.cache_dir is not None,
             "authenticated": cache is not None,
