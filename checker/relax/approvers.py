@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from checker.errors import PolicyError
-from checker.loaders import LineDict
+from checker.loaders import line_of
 from checker.relax.model import KINDS, RelaxationKind
 from checker.times import outside_window, parse_time
 
@@ -95,18 +95,12 @@ class Approvers:
         return out
 
 
-def _line(container: Any, key: Any) -> int | None:
-    if isinstance(container, LineDict):
-        return container.key_lines.get(key, container.line)
-    return None
-
-
 def parse_approvers(raw: Any, path: str) -> Approvers:
     """The ``approvers`` section of a baseline (a parsed mapping, with lines when
     it came from a file); errors name the file, line and field."""
 
     def error(container: Any, key: Any, message: str, field: str) -> PolicyError:
-        return PolicyError(message, path=path, line=_line(container, key), field=field)
+        return PolicyError(message, path=path, line=line_of(container, key), field=field)
 
     if not isinstance(raw, Mapping):
         raise PolicyError("must be a mapping (threshold, keys)", path=path, field="approvers")

@@ -30,7 +30,7 @@ from typing import Any
 
 from checker.canonical import digest_of
 from checker.errors import InputError, PolicyError, suggest
-from checker.loaders import LineDict, load_document
+from checker.loaders import LineDict, line_of, load_document
 from checker.relax.approval import approval_path, read_envelope
 from checker.relax.model import BreakGlass, Relaxation, RelaxationKind
 from checker.relax.waivers import Waiver, WaiverKind, fingerprint_of, parse_expiry, with_id
@@ -66,8 +66,7 @@ def _names_something(pattern: str | None) -> bool:
 
 
 def _error(path: str, container: Any, key: Any, message: str, field: str, hint: str | None = None) -> PolicyError:
-    line = container.key_lines.get(key, container.line) if isinstance(container, LineDict) else None
-    return PolicyError(message, path=path, line=line, field=field, hint=hint)
+    return PolicyError(message, path=path, line=line_of(container, key), field=field, hint=hint)
 
 
 def parse_waiver(
@@ -200,14 +199,9 @@ def read_waiver_set(
     for index, entry in enumerate(raw):
         where = f"waivers[{index}]"
         if not isinstance(entry, LineDict):
-            raise PolicyError("a waiver must be a mapping", path=display, line=_item_line(raw, index), field=where)
+            raise PolicyError("a waiver must be a mapping", path=display, line=line_of(raw, index), field=where)
         waivers.append(parse_waiver(entry, display, where, registry, horizon, max_days, kind="team"))
     return _relaxation("waivers", path, display, data, waivers)
-
-
-def _item_line(items: Any, index: int) -> int | None:
-    lines = getattr(items, "item_lines", None)
-    return lines[index] if lines and index < len(lines) else None
 
 
 def inline_relaxation(
@@ -272,7 +266,7 @@ def read_adoption_baseline(
         raise _error(display, data, "entries", "must be a list of findings", "entries")
     waivers = []
     for index, entry in enumerate(entries):
-        line = _item_line(entries, index)
+        line = line_of(entries, index)
         if not isinstance(entry, Mapping) or not isinstance(entry.get("fingerprint"), str):
             raise PolicyError("each entry needs a fingerprint", path=display, line=line, field=f"entries[{index}]")
         rule = str(entry.get("rule"))
