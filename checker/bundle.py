@@ -71,6 +71,15 @@ _SEMVER = re.compile(
 )
 
 
+def label(name: str, version: str) -> str:
+    """How the report names a bundle's files: ``bundle:NAME@VERSION/...``."""
+    return f"bundle:{name}@{version}"
+
+
+def is_prerelease(version: str) -> bool:
+    return bool(semver_key(version)[3] == 0)
+
+
 def semver_key(version: str) -> tuple[Any, ...]:
     """A sort key in SemVer 2.0.0 precedence (build metadata ignored); a
     version that is not SemVer is a usage error."""
@@ -116,8 +125,7 @@ class Bundle:
 
     @property
     def label(self) -> str:
-        """How the report names the bundle's files: ``bundle:NAME@VERSION``."""
-        return f"bundle:{self.name}@{self.version}"
+        return label(self.name, self.version)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -246,7 +254,9 @@ def _members(data: bytes, source: str) -> dict[str, bytes]:
     return members
 
 
-def _signers(envelope: Mapping[str, Any], payload: bytes, trust: Sequence[TrustedKey], now: datetime) -> list[str]:
+def trusted_signers(
+    envelope: Mapping[str, Any], payload: bytes, trust: Sequence[TrustedKey], now: datetime
+) -> list[str]:
     """The trusted keys (valid now, not revoked) that signed ``payload``."""
     from checker.signing import pae, verify_signature
 
@@ -291,7 +301,7 @@ def open_bundle(
     if not isinstance(envelope, dict) or envelope.get("payloadType") != BUNDLE_PAYLOAD_TYPE:
         raise InputError(f"{ENVELOPE_NAME}: payload type is not {BUNDLE_PAYLOAD_TYPE}", path=source)
     try:
-        signers = _signers(envelope, payload, trust, now)
+        signers = trusted_signers(envelope, payload, trust, now)
     except InputError as exc:
         raise InputError(exc.message, path=source) from None
     digest = "sha256:" + hashlib.sha256(payload).hexdigest()
