@@ -177,15 +177,18 @@ def _output_folder(config: Path, default: str) -> str:
 
 
 def _git_files(root: Path) -> list[str] | None:
-    """Root-relative files git tracks or would track (untracked, not ignored);
-    None outside a git checkout."""
+    """Root-relative files of the commit, of the index (submodules included)
+    and untracked but not ignored; None outside a git checkout. The commit's
+    own list counts: a file taken out of the index (`git rm --cached`) is
+    still in the commit a report names."""
     from checker.provenance import git
 
+    committed = git(root, "ls-tree", "-r", "-z", "--name-only", "HEAD") or ""  # none before a first commit
     tracked = git(root, "ls-files", "-z", "--cached", "--recurse-submodules")
     others = git(root, "ls-files", "-z", "--others", "--exclude-standard")
     if tracked is None or others is None:
         return None
-    return sorted({p for p in (tracked + "\0" + others).split("\0") if p})
+    return sorted({p for p in "\0".join((committed, tracked, others)).split("\0") if p})
 
 
 class _Walker:

@@ -851,3 +851,12 @@ def test_the_release_side_can_pin_what_the_check_covered(repo: Repo) -> None:
     code, out = repo.verify("--checked-path", ".")
     assert code == 1 and _codes(out) == {"paths-mismatch"}
     assert repo.verify("--checked-path", "docs/")[0] == 0
+
+
+def test_a_template_taken_out_of_the_index_is_still_judged(repo: Repo) -> None:
+    repo.git("rm", "-q", "--cached", "infra/app.yaml")  # still in HEAD and on disk
+    (repo.dir / ".git" / "info" / "exclude").write_text("infra/app.yaml\n")
+    repo.write("README.md", "# orders\n")
+    repo.git("add", "README.md")
+    code, predicate = repo.check()
+    assert code == 1 and "infra/app.yaml" in [t["path"] for t in predicate["templates"]]
