@@ -191,7 +191,10 @@ def load_repository(root: Path, project: str) -> Repository:
         except ValueError:
             return None
 
-    listed = {p for p in map(from_root, _split_z(tracked)) if p is not None}
+    # The commit's files count with the index's: one taken out of the index
+    # (`git rm --cached`) is still in the commit a report names.
+    committed = git(top, "ls-tree", "-r", "-z", "--name-only", "--full-name", "HEAD")
+    listed = {p for p in map(from_root, _split_z(tracked) + _split_z(committed)) if p is not None}
     others = git(top, "ls-files", "-z", "--others", "--exclude-standard", "--full-name")
     untracked = {p for p in map(from_root, _split_z(others)) if p is not None}
     changed_out = git(top, "diff", "--name-only", "-z", "HEAD", "--")

@@ -528,3 +528,14 @@ def test_run_scans_supersedes_results_found_in_the_tree(scanned: Path, scan_cach
     assert check(scanned, "SCAN004", scans=BANDIT_ONLY).status == "fail"  # the old results, read
     result = check(scanned, "SCAN004", scans=BANDIT_ONLY, run_scans=True, cache_dir=scan_cache)
     assert (result.status, result.reason) == ("skipped", "no required scan was ingested from a file")
+
+
+def test_a_file_taken_out_of_the_index_still_needs_scanning(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "runner.py").write_text(UNSAFE)
+    _in_git(tmp_path)
+    _commit(tmp_path, time.time(), "runner")
+    _git(tmp_path, "rm", "-q", "--cached", "src/runner.py")  # still in HEAD and on disk
+    from checker.repository import load_repository
+
+    assert "src/runner.py" in load_repository(tmp_path, "").files
