@@ -459,7 +459,7 @@ def cmd_policy_bundle(args: argparse.Namespace) -> int:
     # The baseline and rules must load exactly as a build will load them.
     rules = folder / RULES_DIR
     labelled = [(rules, f"bundle:{args.name or 'new'}@{args.version}/{RULES_DIR}", None)] if rules.is_dir() else []
-    registry = load_registry((Path(d) for d in args.rules), labelled)
+    registry = load_registry(labelled=labelled)
     policy = load_policy([folder / BASELINE_NAME], registry, [f"{args.dir}/{BASELINE_NAME}"])
     policy.approvers.public_keys()
     signers = [load_signer(ref, os.environ) for ref in args.sign_key]
@@ -867,7 +867,6 @@ def _add_policy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     bundle.add_argument(
         "--created", metavar="TIME", help="creation time, ISO 8601 (default: SOURCE_DATE_EPOCH), for reproducibility"
     )
-    bundle.add_argument("--rules", action="append", default=[], help=argparse.SUPPRESS)
     bundle.set_defaults(func=cmd_policy_bundle)
 
 
