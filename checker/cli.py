@@ -384,7 +384,8 @@ def cmd_policy_test(args: argparse.Namespace) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     import yaml
 
-    from checker.gate import BASELINE_FILE, CheckRequest, baseline_document, run_check
+    from checker.gate import CheckRequest, baseline_document, run_check
+    from checker.relax.sources import ADOPTION_FILE
 
     root = Path(args.root) if args.root else Path.cwd()
     now = datetime.now(UTC)
@@ -413,7 +414,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         "# It counts only once approved: an approver runs `checker approve .checker-baseline.yml --key ...`.\n"
         "# Only new findings fail. Refresh with `checker baseline` (and approve again) to drop fixed ones.\n"
     )
-    output = Path(args.output or root / BASELINE_FILE)
+    output = Path(args.output or root / ADOPTION_FILE)
     try:
         output.write_text(header + yaml.safe_dump(document, sort_keys=False, width=120), encoding="utf-8")
     except OSError as exc:

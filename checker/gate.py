@@ -47,8 +47,6 @@ if TYPE_CHECKING:
     from checker.cache import JsonStore, OutcomeCache
 
 OVERLAY_FILE = ".checker.yml"
-BASELINE_FILE = ADOPTION_FILE
-BASELINE_KIND = ADOPTION_KIND
 
 
 @dataclass(frozen=True)
@@ -333,7 +331,7 @@ def baseline_document(run: CheckRun, reason: str, expires: datetime, now: dateti
     entries.sort(key=lambda e: (e["path"], e["rule"], e.get("resource", ""), e["fingerprint"]))
     unique = [e for i, e in enumerate(entries) if i == 0 or e["fingerprint"] != entries[i - 1]["fingerprint"]]
     return {
-        "kind": BASELINE_KIND,
+        "kind": ADOPTION_KIND,
         "created": utc_text(now),
         "reason": reason,
         "expires": utc_text(expires),
