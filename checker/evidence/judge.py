@@ -19,12 +19,15 @@ from typing import TYPE_CHECKING, Any
 from checker.discovery import Discovery, Skipped, excluded
 from checker.engine import RuleResult, active_rules, judge_repository
 from checker.errors import UsageError
+from checker.evidence.ages import evidence_ages
 from checker.evidence.load import Evidence, EvidenceInput, load_evidence
 from checker.evidence.paths import PathResolver
-from checker.facts.repository import RepoInputs, RepositoryFacts, read_markers, required_files
+from checker.evidence.secrets import read_markers
+from checker.facts.repository import Codeowners, RepoInputs, RepositoryFacts
+from checker.facts.repository.scans import required_files
 from checker.policy import Policy
 from checker.provenance import SourceFacts, base_ref_from
-from checker.repository import load_repository, project_of
+from checker.repository import Repository, load_repository, project_of
 from checker.ruleapi import Rule
 
 if TYPE_CHECKING:
@@ -114,11 +117,29 @@ def judge_evidence(
         read_markers(repository) if _reads(active, "repo_files") else {},
         changed,
         source,
+        template_suppressions(root, templates) if _reads(active, "scans") else {},
+        evidence_ages(repository, evidence.coverage, scans, policy.scans, templates),
+        read_codeowners(repository) if _reads(active, "repo") else None,
     )
-    if _reads(active, "scans"):
-        inputs = replace(inputs, template_suppressions=template_suppressions(root, templates))
     facts = RepositoryFacts(inputs)
     return judge_repository(facts, active, policy.env), _evidence_entries(facts, evidence), skipped
+
+
+CODEOWNERS_LOCATIONS = ("CODEOWNERS", ".github/CODEOWNERS", ".gitlab/CODEOWNERS", "docs/CODEOWNERS")
+
+
+def read_codeowners(repository: Repository) -> Codeowners | None:
+    """The CODEOWNERS file that applies: the project's, else (a monorepo's)
+    the one at the top of the checkout; with the lines that assign owners."""
+    prefix = repository.project + "/" if repository.project else ""
+    for base in dict.fromkeys((prefix, "")):
+        for location in CODEOWNERS_LOCATIONS:
+            candidate = repository.path(base + location)
+            if candidate.is_file():
+                text = candidate.read_text(encoding="utf-8", errors="replace")
+                entries = sum(1 for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
+                return Codeowners(base + location, entries)
+    return None
 
 
 def _evidence_entries(facts: RepositoryFacts, evidence: Evidence) -> list[dict[str, Any]]:
@@ -204,7 +225,7 @@ def template_suppressions(root: Path, templates: Sequence[str]) -> dict[str, tup
             continue
         places: list[tuple[str, Any]] = [("Metadata", data.get("Metadata"))]
         resources = data.get("Resources")
-        for name, body in (resources.items() if isinstance(resources, dict) else ()):
+        for name, body in resources.items() if isinstance(resources, dict) else ():
             if isinstance(body, dict):
                 places.append((f"Resources.{name}.Metadata", body.get("Metadata")))
         for where, metadata in places:

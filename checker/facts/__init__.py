@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from checker.facts import iam_managed_policies, iam_statements, repository_fields, resources, template_errors
+from checker.facts import iam_managed_policies, iam_statements, resources, template_errors
+from checker.facts import repository as repository_views
 from checker.templates import Template
 
 Record = Mapping[str, Any]
@@ -30,7 +31,7 @@ class ViewSpec:
 
 
 def _repository_view(name: str, description: str) -> ViewSpec:
-    return ViewSpec(name, repository_fields.FIELDS[name], None, description, "repository")
+    return ViewSpec(name, repository_views.VIEWS[name].fields, None, description, "repository")
 
 
 VIEWS: dict[str, ViewSpec] = {

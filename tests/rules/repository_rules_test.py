@@ -313,7 +313,7 @@ def test_scan_requirements_cover_tracked_code_in_any_folder(tmp_path: Path) -> N
     (tmp_path / "venv" / "lib.py").write_text(UNSAFE)  # untracked: a virtual environment, not the team's code
     _in_git(tmp_path)
     _git(tmp_path, "reset", "-q", "venv")
-    from checker.facts.repository import required_files
+    from checker.facts.repository.scans import required_files
     from checker.policy_scans import ScanRequirement
     from checker.repository import load_repository
 

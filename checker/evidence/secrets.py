@@ -1,0 +1,63 @@
+"""Key material in the repository's files, read at the edge for REPO003.
+
+Every file git tracks counts, in any folder (a key committed under
+``target/`` or ``node_modules/`` is committed); outside git, every file.
+What a file holds is judged by the shape of the secret, not by the name of
+a variable near it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from checker.repository import Repository
+
+_MAX_SCANNED_BYTES = 2 * 1024 * 1024
+# Key material by its shape, wherever it sits in a file. Each pattern is the
+# format's own: a placeholder such as AWS_SECRET_ACCESS_KEY=AWS_SECRET_ACCESS_KEY
+# (moto's dummy) has no secret of the right shape in it.
+_SECRET = rb"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
+_MARKERS: tuple[tuple[str, re.Pattern[bytes]], ...] = (
+    ("private-key", re.compile(rb"-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----")),
+    ("putty-private-key", re.compile(rb"^PuTTY-User-Key-File-\d+:", re.M)),
+    ("aws-credentials", re.compile(rb"(?im)^\s*aws_secret_access_key\s*[=:]\s*[\"']?" + _SECRET)),
+    ("aws-access-key", re.compile(rb"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])")),
+    ("github-token", re.compile(rb"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])")),
+    ("gitlab-token", re.compile(rb"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20}(?![A-Za-z0-9_-])")),
+    ("slack-token", re.compile(rb"(?<![A-Za-z0-9-])xox[abposr]-[0-9]{10,13}-[0-9A-Za-z-]{10,}")),
+    ("stripe-live-key", re.compile(rb"(?<![A-Za-z0-9_])[sr]k_live_[0-9A-Za-z]{24,}(?![A-Za-z0-9_])")),
+    ("google-api-key", re.compile(rb"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])")),
+)
+_AWS_SECRET = re.compile(_SECRET)
+
+
+def content_markers(content: bytes) -> tuple[tuple[str, int], ...]:
+    """What a file holds that is key material, each with the line it starts on.
+    An AWS access key id counts when a secret of the right shape is near it
+    (the id alone is not a credential; with its secret, it is)."""
+    found: list[tuple[str, int]] = []
+    for kind, pattern in _MARKERS:
+        for match in pattern.finditer(content):
+            if kind == "aws-access-key":
+                window = content[max(0, match.start() - 400) : match.end() + 400]
+                if not _AWS_SECRET.search(window.replace(match.group(0), b"")):
+                    continue
+            found.append((kind, content.count(b"\n", 0, match.start()) + 1))
+            break  # one of each kind a file is enough to say
+    return tuple(sorted(found, key=lambda item: item[1]))
+
+
+def read_markers(repository: Repository) -> dict[str, tuple[tuple[str, int], ...]]:
+    """Key material in every file git tracks in the project (every file,
+    outside git), in any folder, read up to 2 MiB each."""
+    markers = {}
+    for relpath in repository.tracked or repository.files:
+        try:
+            with open(repository.path(relpath), "rb") as handle:
+                content = handle.read(_MAX_SCANNED_BYTES)
+        except OSError:
+            continue
+        found = content_markers(content)
+        if found:
+            markers[relpath] = found
+    return markers
