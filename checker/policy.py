@@ -64,6 +64,8 @@ LAYERING: dict[str, Merge] = {
     "description": "each",
     "rules": "tighten",
     "scans": "tighten",
+    # Sources that must be measured: an overlay may add globs, never take any away.
+    "coverage": "tighten",
     "settings": "baseline",
     "approvers": "baseline",
     "delegate": "baseline",
@@ -72,7 +74,7 @@ LAYERING: dict[str, Merge] = {
     "exclude": "delegated",
 }
 _TOP_KEYS = tuple(LAYERING)
-_DELEGATE_KEYS = ("exclude",)
+_DELEGATE_KEYS = ("exclude", "coverage_omit")
 _BASELINE_ONLY_HINT = {
     "waivers": "put team waivers in .checker-waivers.yml and have an approver sign it (checker approve)",
     "approvers": "approvers are named by the organization's baseline",
@@ -186,6 +188,25 @@ class RuleSetting:
 
 
 @dataclass(frozen=True, slots=True)
+class CoverageSources:
+    """What coverage is measured over, besides the files the reports name.
+
+    ``sources``: globs (relative to the project) of files that count whether
+    or not a test imported them; the baseline's and every overlay's. ``exclude``:
+    globs that never count (the baseline's). ``omit_within``: the globs inside
+    which a team's own coverage configuration may leave files out (the
+    baseline's ``delegate.coverage_omit``).
+    """
+
+    sources: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    omit_within: tuple[str, ...] = ()
+
+    def describe(self) -> dict[str, Any]:
+        return {"sources": list(self.sources), "exclude": list(self.exclude), "omit_within": list(self.omit_within)}
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     name: str
     version: str
@@ -200,6 +221,7 @@ class Policy:
     approvers: Approvers = field(default_factory=Approvers)
     delegated_excludes: tuple[str, ...] = ()
     document: Mapping[str, Any] = field(default_factory=dict)  # the baseline as parsed; digested
+    coverage: CoverageSources = field(default_factory=lambda: CoverageSources())
 
 
 def builtin_policies_dir() -> Path:
@@ -545,17 +567,44 @@ def _excludes(parsed: _Parsed, delegated: Sequence[str]) -> list[Exclude]:
     return excludes
 
 
-def _delegated(parsed: _Parsed) -> list[str]:
+def _delegated(parsed: _Parsed, key: str) -> list[str]:
     raw = parsed.data.get("delegate")
     if raw is None:
         return []
     if not isinstance(raw, LineDict):
-        raise _error(parsed.path, parsed.data, "delegate", "must be a mapping (exclude)")
-    for key in raw:
-        if key not in _DELEGATE_KEYS:
-            hint = suggest(str(key), _DELEGATE_KEYS)
-            raise _error(parsed.path, raw, key, "unknown delegation", hint, f"delegate.{key}")
-    return _globs(parsed, raw, "exclude", "delegate.exclude")
+        raise _error(parsed.path, parsed.data, "delegate", f"must be a mapping ({', '.join(_DELEGATE_KEYS)})")
+    for name in raw:
+        if name not in _DELEGATE_KEYS:
+            hint = suggest(str(name), _DELEGATE_KEYS)
+            raise _error(parsed.path, raw, name, "unknown delegation", hint, f"delegate.{name}")
+    return _globs(parsed, raw, key, f"delegate.{key}")
+
+
+def _coverage(parsed: _Parsed, before: CoverageSources, omit_within: Sequence[str]) -> CoverageSources:
+    """The ``coverage`` section layered on ``before``: an overlay may add
+    sources; only the baseline excludes."""
+    raw = parsed.data.get("coverage")
+    if raw is None:
+        return CoverageSources(before.sources, before.exclude, tuple(omit_within))
+    if not isinstance(raw, LineDict):
+        raise _error(parsed.path, parsed.data, "coverage", "must be a mapping (sources, exclude)")
+    for name in raw:
+        if name not in ("sources", "exclude"):
+            hint = suggest(str(name), ("sources", "exclude"))
+            raise _error(parsed.path, raw, name, "unknown coverage setting", hint, f"coverage.{name}")
+    if parsed.layer.role == "overlay" and "exclude" in raw:
+        raise _error(
+            parsed.path,
+            raw,
+            "exclude",
+            "only the baseline excludes sources from coverage",
+            hint="leave files out in your coverage configuration (omit); it applies within the "
+            "baseline's delegate.coverage_omit",
+            field_name="coverage.exclude",
+        )
+    sources = tuple(dict.fromkeys([*before.sources, *_globs(parsed, raw, "sources", "coverage.sources")]))
+    exclude = tuple(_globs(parsed, raw, "exclude", "coverage.exclude")) if "exclude" in raw else before.exclude
+    return CoverageSources(sources, exclude, tuple(omit_within))
 
 
 def _waivers(parsed: _Parsed, registry: Mapping[str, Rule], settings: Settings, now: datetime) -> list[Waiver]:
@@ -608,6 +657,8 @@ def load_policy(
     scans: dict[str, ScanRequirement] = {}
     approvers = Approvers()
     delegated: list[str] = []
+    omit_within: list[str] = []
+    coverage = CoverageSources()
     document: Mapping[str, Any] = {}
     for index, (path, display) in enumerate(zip(paths, shown, strict=True)):
         parsed = _parse_file(path, display, "baseline" if index == 0 else "overlay")
@@ -615,7 +666,8 @@ def load_policy(
         if index == 0:
             org = _settings(parsed)
             document = parsed.document
-            delegated = _delegated(parsed)
+            delegated = _delegated(parsed, "exclude")
+            omit_within = _delegated(parsed, "coverage_omit")
             if "approvers" in parsed.data:
                 approvers = parse_approvers(parsed.data["approvers"], display)
             waivers += _waivers(parsed, registry, org, now)
@@ -623,6 +675,7 @@ def load_policy(
             _overlay_keys(parsed)
         excludes += _excludes(parsed, delegated)
         scans = parse_scans(display, parsed.data, scans, overlay=index > 0)
+        coverage = _coverage(parsed, coverage, omit_within)
         rules = parsed.data["rules"]
         for rule_id, entry in rules.items():
             rule = registry.get(str(rule_id))
@@ -662,6 +715,7 @@ def load_policy(
         approvers,
         tuple(delegated),
         document,
+        coverage,
     )
 
 
@@ -693,7 +747,8 @@ def explain(policy: Policy) -> dict[str, Any]:
             "break_glass_max_hours": policy.settings.break_glass_max_hours,
         },
         "exclude": [e.describe() for e in policy.excludes],
-        "delegate": {"exclude": list(policy.delegated_excludes)},
+        "delegate": {"exclude": list(policy.delegated_excludes), "coverage_omit": list(policy.coverage.omit_within)},
+        "coverage": policy.coverage.describe(),
         "approvers": {
             "threshold": policy.approvers.threshold,
             "keys": [

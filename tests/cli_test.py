@@ -231,7 +231,11 @@ def test_bundled_example_passes_with_one_warning_and_shows_its_evidence(capsys, 
     jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
     kinds = sorted((e["kind"], e.get("tool", e.get("path"))) for e in report["predicate"]["evidence"])
     assert kinds == [
-        ("coverage", "examples/app/coverage.xml"), ("scan", "bandit"), ("scan", "cfn-lint"), ("scan", "checkov")
+        ("coverage", "examples/app/coverage.xml"),
+        ("coverage-scope", None),
+        ("scan", "bandit"),
+        ("scan", "cfn-lint"),
+        ("scan", "checkov"),
     ]
 
 

@@ -240,3 +240,28 @@ def test_versions_are_ordered_as_the_packaging_ecosystem_orders_them() -> None:
     assert not at_least("1.8.0rc1", "1.8.0") and at_least("1.8.0", "1.8.0rc1")
     assert at_least("1.7.10", "1.7.9") and not at_least("1.7.9", "1.7.10")
     assert not at_least("latest", "1.0") and not at_least("1.0", "not a version")
+
+
+COVERAGE = HEAD + "rules: {}\ncoverage:\n  sources: ['src/*.py']\n  exclude: ['src/_version.py']\n"
+
+
+def test_an_overlay_may_add_coverage_sources_and_keeps_the_baselines(write) -> None:  # type: ignore[no-untyped-def]
+    policy = _load(write, COVERAGE, TEAM + "coverage:\n  sources: ['lambdas/*.py']\n")
+    assert policy.coverage.sources == ("src/*.py", "lambdas/*.py")
+    assert policy.coverage.exclude == ("src/_version.py",)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "field", "words"),
+    [
+        ("coverage:\n  exclude: ['src/*']\n", "coverage.exclude", "only the baseline excludes sources"),
+        ("coverage:\n  source: ['src/*']\n", "coverage.source", "unknown coverage setting"),
+        ("coverage:\n  sources: src/*\n", "coverage.sources", "list of path globs"),
+        ("delegate:\n  coverage_omit: ['*']\n", "delegate", "only the baseline sets delegate"),
+    ],
+)
+def test_an_overlay_may_not_shrink_what_coverage_is_measured_over(write, overlay, field, words) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(PolicyError) as caught:
+        _load(write, COVERAGE, TEAM + overlay)
+    assert (caught.value.path, caught.value.field) == ("p1.yaml", field)
+    assert words in str(caught.value)

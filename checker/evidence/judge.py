@@ -121,6 +121,10 @@ def judge_evidence(
         evidence_ages(repository, evidence.coverage, scans, policy.scans, templates),
         read_codeowners(repository) if _reads(active, "repo") else None,
     )
+    if any(_reads(active, view) for view in ("coverage", "coverage_files", "new_code_coverage")):
+        from checker.evidence.sources import coverage_scope
+
+        inputs = replace(inputs, coverage_scope=coverage_scope(repository, policy.coverage, evidence.coverage))
     facts = RepositoryFacts(inputs)
     return judge_repository(facts, active, policy.env), _evidence_entries(facts, evidence), skipped
 
@@ -159,6 +163,20 @@ def _evidence_entries(facts: RepositoryFacts, evidence: Evidence) -> list[dict[s
                 "stale_reasons": record["stale_reasons"],
             }
         )
+    (summary,) = facts.view("coverage")
+    scope = facts.inputs.coverage_scope
+    entries.append(
+        {
+            "kind": "coverage-scope",
+            "sources": summary["sources"],
+            "defined_by": summary["sources_defined_by"],
+            "unmeasured": summary["unmeasured"],
+            "omitted": [{"path": p, "by": by} for p, by in sorted(scope.omitted.items())],
+            "omit_refused": [{"path": p, "by": by} for p, by in sorted(scope.refused.items())],
+            "excluded": sorted(scope.excluded),
+            "unread": summary["unread_configs"],
+        }
+    )
     digests = {f.relpath: f.sha256 for f in evidence.files}
     required = set()
     for record in facts.view("scans"):

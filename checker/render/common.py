@@ -44,9 +44,10 @@ def evidence_summary(entries: Sequence[Mapping[str, Any]]) -> list[str]:
         if entry["kind"] == "coverage":
             branches = f", branches {entry['branch_percent']}%" if entry["branch_percent"] is not None else ""
             stale = " STALE" if entry["stale"] else ""
-            lines.append(
-                f"coverage: {entry['path']} ({entry['format']}): lines {entry['line_percent']}%{branches}{stale}"
-            )
+            figure = "no executable line" if entry["line_percent"] is None else f"lines {entry['line_percent']}%"
+            lines.append(f"coverage: {entry['path']} ({entry['format']}): {figure}{branches}{stale}")
+        elif entry["kind"] == "coverage-scope":
+            lines += _scope_lines(entry)
         elif entry.get("required"):
             counts = {k: v for k, v in entry["counts"].items() if v}
             total = sum(counts.values())
@@ -60,6 +61,28 @@ def evidence_summary(entries: Sequence[Mapping[str, Any]]) -> list[str]:
                 f"scan: {entry['tool']}{version} ({how}): {scanned} of {entry['required_files']} file(s), "
                 f"{detail}; blocks {entry['threshold']} and above"
             )
+    return lines
+
+
+def _listed(paths: Sequence[str], limit: int = 5) -> str:
+    return ", ".join(paths[:limit]) + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
+
+
+def _scope_lines(entry: Mapping[str, Any]) -> list[str]:
+    """What coverage was measured over, when anything besides the reports' files counts or was left out."""
+    lines = []
+    if entry["sources"]:
+        line = f"coverage sources: {entry['sources']} file(s), named by {', '.join(entry['defined_by'])}"
+        if entry["unmeasured"]:
+            line += f"; {len(entry['unmeasured'])} in no report count as uncovered: {_listed(entry['unmeasured'])}"
+        lines.append(line)
+    if entry["omitted"]:
+        omitted = [o["path"] for o in entry["omitted"]]
+        lines.append(f"coverage omitted by the team's configuration (delegated): {_listed(omitted)}")
+    if entry["omit_refused"]:
+        refused = [f"{o['path']} ({o['by']})" for o in entry["omit_refused"]]
+        lines.append(f"coverage omits refused (outside delegate.coverage_omit, still counted): {_listed(refused)}")
+    lines += [f"coverage configuration not read: {why}" for why in entry["unread"]]
     return lines
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from checker.ruleapi import Facts, Finding, Param, RuleMeta, finding_for
 
+_NAMED = 10  # unmeasured sources named in the message
+
 
 class LineCoverage:
     meta = RuleMeta(
@@ -47,10 +49,13 @@ class LineCoverage:
             elif record["line_percent"] is None:
                 yield finding_for(record, "the coverage reports cover no executable line of the repository")
             elif record["line_percent"] < floor:
+                unmeasured = record["unmeasured"]
+                named = ", ".join(unmeasured[:_NAMED]) + (" ..." if len(unmeasured) > _NAMED else "")
                 yield finding_for(
                     record,
                     f"line coverage {record['line_percent']}% is below the {floor}% floor "
-                    f"({record['lines_covered']} of {record['lines_total']} lines)",
+                    f"({record['lines_covered']} of {record['lines_total']} lines)"
+                    + (f"; {len(unmeasured)} source file(s) in no report count as uncovered: {named}" if named else ""),
                 )
 
 

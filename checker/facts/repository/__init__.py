@@ -25,13 +25,13 @@ from checker.facts.repository import (
     scan_findings,
     scans,
 )
-from checker.facts.repository.inputs import Codeowners, EvidenceAge, RepoInputs
+from checker.facts.repository.inputs import Codeowners, CoverageScope, EvidenceAge, RepoInputs
 from checker.ruleapi import NotApplicable
 
 if TYPE_CHECKING:
     from checker.evidence import FileCoverage
 
-__all__ = ["VIEWS", "Codeowners", "EvidenceAge", "RepoInputs", "RepositoryFacts", "View"]
+__all__ = ["VIEWS", "Codeowners", "CoverageScope", "EvidenceAge", "RepoInputs", "RepositoryFacts", "View"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +76,35 @@ class RepositoryFacts:
 
     @cached_property
     def current_coverage(self) -> dict[str, FileCoverage]:
-        """Coverage merged by lines over the reports that are not stale."""
+        """Coverage merged by lines over the reports that are not stale, less
+        what the scope leaves out, plus every source no current report names,
+        with none of its lines covered (so dropping a stale report never
+        raises a figure)."""
+        from checker.evidence import FileCoverage
+
+        scope = self.inputs.coverage_scope
         stale = {r["path"] for r in self.view("coverage_reports") if r["stale"]}
         merged: dict[str, FileCoverage] = {}
+        anywhere: dict[str, FileCoverage] = {}
         for report in self.inputs.coverage:
-            if report.source.relpath in stale:
-                continue
             for path, cov in report.files.items():
-                existing = merged.get(path)
-                merged[path] = cov if existing is None else existing.merged(cov)
+                if path in scope.omitted or path in scope.excluded:
+                    continue
+                anywhere.setdefault(path, cov)
+                if report.source.relpath not in stale:
+                    existing = merged.get(path)
+                    merged[path] = cov if existing is None else existing.merged(cov)
+        for path in scope.sources - merged.keys():
+            lines = anywhere[path].lines if path in anywhere else scope.executable.get(path, ())
+            merged[path] = FileCoverage(dict.fromkeys(lines, False))
         return merged
+
+    @cached_property
+    def unmeasured(self) -> list[str]:
+        """The sources no current report names: counted, none of their lines covered."""
+        measured = {p for r in self.inputs.coverage if r.source.relpath in self._current for p in r.files}
+        return sorted(self.inputs.coverage_scope.sources - measured)
+
+    @cached_property
+    def _current(self) -> frozenset[str]:
+        return frozenset(r["path"] for r in self.view("coverage_reports") if not r["stale"])

@@ -9,12 +9,26 @@ from checker.facts.repository.inputs import TOTALS, project, totals
 if TYPE_CHECKING:
     from checker.facts.repository import RepositoryFacts
 
-FIELDS = ("path", "reports", "current_reports", "stale_reports", "has_branches", *TOTALS)
+FIELDS = (
+    "path",
+    "reports",
+    "current_reports",
+    "stale_reports",
+    "has_branches",
+    *TOTALS,
+    "sources",
+    "sources_defined_by",
+    "unmeasured",
+    "omitted",
+    "omit_refused",
+    "unread_configs",
+)
 
 
 def build(facts: RepositoryFacts) -> list[dict[str, Any]]:
     merged = facts.current_coverage
     reports = facts.view("coverage_reports")
+    scope = facts.inputs.coverage_scope
     return [
         {
             "path": project(facts.inputs),
@@ -23,5 +37,11 @@ def build(facts: RepositoryFacts) -> list[dict[str, Any]]:
             "stale_reports": sorted(r["path"] for r in reports if r["stale"]),
             "has_branches": any(c.branches for c in merged.values()),
             **totals(merged),
+            "sources": len(scope.sources),
+            "sources_defined_by": list(scope.defined_by),
+            "unmeasured": facts.unmeasured,
+            "omitted": sorted(scope.omitted),
+            "omit_refused": sorted(scope.refused),
+            "unread_configs": list(scope.unread),
         }
     ]

@@ -42,6 +42,28 @@ class Codeowners:
     entries: int  # lines that assign owners
 
 
+@dataclass(frozen=True, slots=True)
+class CoverageScope:
+    """What coverage is measured over, besides the files the reports name
+    (read at the edge: :mod:`checker.evidence.sources`).
+
+    ``sources`` count whether or not a test imported them; a source no report
+    names counts with ``executable`` lines, none covered. ``omitted`` maps a
+    file the team's configuration leaves out, within what the baseline
+    delegates, to that configuration; ``refused`` maps the ones it tried to
+    leave out elsewhere (they count). ``excluded`` never count (the policy's
+    ``coverage.exclude``).
+    """
+
+    sources: frozenset[str] = frozenset()
+    defined_by: tuple[str, ...] = ()  # "policy" and the team's configuration files
+    executable: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    omitted: Mapping[str, str] = field(default_factory=dict)
+    refused: Mapping[str, str] = field(default_factory=dict)
+    excluded: frozenset[str] = frozenset()
+    unread: tuple[str, ...] = ()  # configuration checker cannot evaluate (jest.config.js), with why
+
+
 @dataclass(frozen=True)
 class RepoInputs:
     repository: Repository
@@ -58,6 +80,7 @@ class RepoInputs:
     # (``coverage`` or the scan's tool, evidence relpath) -> its age
     ages: Mapping[tuple[str, str], EvidenceAge] = field(default_factory=dict)
     codeowners: Codeowners | None = None
+    coverage_scope: CoverageScope = field(default_factory=CoverageScope)
 
 
 def iso(moment: float | None) -> str | None:
