@@ -43,6 +43,7 @@ from checker.relax.approvers import Approvers, parse_approvers
 from checker.relax.sources import load_mapping, parse_waiver
 from checker.relax.waivers import Waiver
 from checker.ruleapi import SEVERITIES, Param, Rule
+from checker.rulecheck import param_value_problem
 
 Enforce = Literal["error", "warn", "off"]
 ENFORCE_ORDER: dict[str, int] = {"off": 0, "warn": 1, "error": 2}
@@ -234,18 +235,6 @@ def default_policy_path() -> Path:
     return builtin_policies_dir() / "baseline.yaml"
 
 
-def check_param_value(kind: str, value: Any) -> str | None:
-    """Why ``value`` is not a valid ``kind`` parameter, or None when it is."""
-    ok = {
-        "integer": isinstance(value, int) and not isinstance(value, bool),
-        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "string": isinstance(value, str),
-        "boolean": isinstance(value, bool),
-        "string_list": isinstance(value, list) and all(isinstance(v, str) for v in value),
-    }[kind]
-    return None if ok else f"must be a {kind.replace('_', ' ')}, got {json.dumps(value, default=str)}"
-
-
 def _error(
     path: str, container: Any, key: Any, message: str, hint: str | None = None, field_name: str | None = None
 ) -> PolicyError:
@@ -373,7 +362,7 @@ def _validate_rule(parsed: _Parsed, rule_id: str, rule: Rule, entry: Any, nested
                 suggest(str(name), names),
                 f"{prefix}.params.{name}",
             )
-        problem = check_param_value(param.type, value)
+        problem = param_value_problem(param.type, value)
         if problem:
             raise _error(path, params, name, problem, field_name=f"{prefix}.params.{name}")
     if "scope" in entry:

@@ -18,11 +18,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from checker.declarative import RULE_ID, load_declarative_rule
+from checker.declarative import load_declarative_rule
 from checker.errors import InputError, RuleDefinitionError
-from checker.facts import VIEWS, scope_of
 from checker.loaders import read_text
-from checker.ruleapi import SEVERITIES, TAGS, Facts, Finding, Rule, RuleMeta
+from checker.ruleapi import Facts, Finding, Rule, RuleMeta
+from checker.rulecheck import meta_problems
 
 Registry = dict[str, Rule]
 
@@ -74,22 +74,10 @@ def _load_python_rule(file: Path, display: str, source: bytes) -> Rule:
 
 
 def _check_meta(meta: RuleMeta, display: str) -> None:
-    problems = []
-    if not RULE_ID.match(meta.id):
-        problems.append(f"id {meta.id!r} must be upper-case letters, digits, '-' or '_'")
-    if meta.severity not in SEVERITIES:
-        problems.append(f"severity {meta.severity!r} is not one of {', '.join(SEVERITIES)}")
-    if not meta.tags or any(t not in TAGS for t in meta.tags):
-        problems.append(f"tags must be drawn from {', '.join(sorted(TAGS))}")
-    unknown_views = [v for v in meta.views if v not in VIEWS]
-    if not meta.views or unknown_views:
-        problems.append(f"views must name fact views ({', '.join(VIEWS)})")
-    elif scope_of(meta.views) is None:
-        problems.append("views must all be template views or all repository views")
-    if not meta.rationale or not meta.remediation:
-        problems.append("rationale and remediation are required")
+    problems = meta_problems(meta)
     if problems:
-        raise RuleDefinitionError("; ".join(problems), path=display, field="RULE.meta")
+        message = "; ".join(f"{field}: {problem}" for field, problem in problems)
+        raise RuleDefinitionError(message, path=display, field=f"RULE.meta.{problems[0][0]}")
 
 
 def load_folder(folder: Path, label: str, expected: Mapping[str, str] | None = None) -> list[Rule]:

@@ -127,6 +127,51 @@ def test_malformed_rule_files_are_refused_with_file_and_field(
     assert words in caught.value.message
 
 
+PARAMS = "params:\n  floor:\n    type: number\n    default: 80\n    tighter: higher\n    description: d\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "line", "words"),
+    [
+        (DECLARATIVE + PARAMS.replace("default: 80", "default: high"), "params.floor.default", 13, "must be a number"),
+        (DECLARATIVE + PARAMS.replace("type: number", "type: float"), "params.floor.type", 12, "must be one of"),
+        (DECLARATIVE + PARAMS.replace("higher", "stricter"), "params.floor.tighter", 14, "must be one of"),
+        (DECLARATIVE + "references: [see the wiki]\n", "references", 10, "must be URLs"),
+        (DECLARATIVE + "example: {fail: 'x: 1'}\n", "example", 10, "both a failing and a passing example"),
+    ],
+)
+def test_declarative_metadata_goes_through_the_one_validator_with_its_line(
+    tmp_path: Path, text: str, field: str, line: int, words: str
+) -> None:
+    with pytest.raises(RuleDefinitionError) as caught:
+        _run(tmp_path, {"bad.yaml": text}, [])
+    assert (caught.value.field, caught.value.line) == (field, line)
+    assert words in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ('severity="low"', 'severity="urgent"', "must be one of"),
+        (
+            'views=("resources",)',
+            'views=("resources",), params=(Param("floor", "number", "80", "d"),)',
+            "must be a number",
+        ),
+        ('views=("resources",)', 'views=("resources", "coverage")', "all be template views or all repository"),
+        ('rationale="r"', 'rationale=" "', "rationale: is required"),
+    ],
+)
+def test_python_rule_metadata_goes_through_the_same_validator(
+    tmp_path: Path, change: str, field: str, words: str
+) -> None:
+    text = CRASHING.replace("import RuleMeta", "import Param, RuleMeta").replace(change, field)
+    with pytest.raises(RuleDefinitionError) as caught:
+        _run(tmp_path, {"bad.py": text}, [])
+    assert words in caught.value.message
+    assert caught.value.path is not None and caught.value.path.endswith("org-rules/bad.py")
+
+
 def test_duplicate_rule_ids_are_refused(tmp_path: Path) -> None:
     with pytest.raises(RuleDefinitionError, match="IAM001 is already defined in rules/iam/"):
         _run(tmp_path, {"dup.yaml": DECLARATIVE.replace("ACME-TAG-001", "IAM001")}, [])
