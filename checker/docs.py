@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from checker.facts import scope_of
 from checker.ruleapi import Rule, RuleMeta
 
 
@@ -39,8 +40,10 @@ def render_rule(meta: RuleMeta, heading: str = "#") -> str:
         + (" Mandatory: no policy can turn it off." if meta.mandatory else "")
     )
     out += ["", f"{heading}# Why is this bad?", "", meta.rationale, ""]
+    # A repository rule's examples are repositories: paths and their contents.
+    shape = " (the repository: path and contents)" if scope_of(meta.views) == "repository" else ""
     if meta.example_fail:
-        out += [f"{heading}# Example", "", "```yaml", meta.example_fail.rstrip(), "```", ""]
+        out += [f"{heading}# Example{shape}", "", "```yaml", meta.example_fail.rstrip(), "```", ""]
     out += [f"{heading}# How to fix", "", meta.remediation, ""]
     if meta.example_pass:
         out += [f"{heading}# Use instead", "", "```yaml", meta.example_pass.rstrip(), "```", ""]

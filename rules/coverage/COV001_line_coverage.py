@@ -31,8 +31,32 @@ class LineCoverage:
             "pass it with `--evidence FILE`."
         ),
         params=(Param("min_line", "number", 80, "minimum percentage of executable lines covered", tighter="higher"),),
-        example_fail='<coverage line-rate="0.62" ...>  (62% of lines)',
-        example_pass='<coverage line-rate="0.91" ...>  (91% of lines)',
+        example_fail=(
+            "# lcov.info from the build: one of src/app.py's three lines ran (33%)\n"
+            "lcov.info: |\n"
+            "  SF:src/app.py\n"
+            "  DA:1,1\n"
+            "  DA:2,0\n"
+            "  DA:3,0\n"
+            "  end_of_record\n"
+            "src/app.py: |\n"
+            "  def handler(event, context):\n"
+            '      if event.get("refund"):\n'
+            "          return refund(event)\n"
+        ),
+        example_pass=(
+            "# every line ran (100%)\n"
+            "lcov.info: |\n"
+            "  SF:src/app.py\n"
+            "  DA:1,1\n"
+            "  DA:2,1\n"
+            "  DA:3,1\n"
+            "  end_of_record\n"
+            "src/app.py: |\n"
+            "  def handler(event, context):\n"
+            '      if event.get("refund"):\n'
+            "          return refund(event)\n"
+        ),
         references=("https://coverage.readthedocs.io/en/latest/cmd.html#coverage-summary-coverage-report",),
     )
 

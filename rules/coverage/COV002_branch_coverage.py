@@ -27,8 +27,36 @@ class BranchCoverage:
             "branches at all: `coverage run --branch`, or `[run] branch = true` in `.coveragerc`."
         ),
         params=(Param("min_branch", "number", 70, "minimum percentage of branches taken", tighter="higher"),),
-        example_fail='<coverage branch-rate="0.40" ...>',
-        example_pass='<coverage branch-rate="0.85" ...>',
+        example_fail=(
+            "# the `if` on line 2 was only ever true: 1 of its 2 branches taken (50%)\n"
+            "lcov.info: |\n"
+            "  SF:src/app.py\n"
+            "  DA:1,1\n"
+            "  DA:2,1\n"
+            "  DA:3,1\n"
+            "  BRDA:2,0,0,1\n"
+            "  BRDA:2,0,1,0\n"
+            "  end_of_record\n"
+            "src/app.py: |\n"
+            "  def handler(event, context):\n"
+            '      if event.get("refund"):\n'
+            "          return refund(event)\n"
+        ),
+        example_pass=(
+            "# a test where it is false too: both branches taken\n"
+            "lcov.info: |\n"
+            "  SF:src/app.py\n"
+            "  DA:1,1\n"
+            "  DA:2,1\n"
+            "  DA:3,1\n"
+            "  BRDA:2,0,0,1\n"
+            "  BRDA:2,0,1,2\n"
+            "  end_of_record\n"
+            "src/app.py: |\n"
+            "  def handler(event, context):\n"
+            '      if event.get("refund"):\n'
+            "          return refund(event)\n"
+        ),
         references=("https://coverage.readthedocs.io/en/latest/branch.html",),
     )
 

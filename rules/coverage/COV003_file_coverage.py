@@ -29,8 +29,36 @@ class FileCoverageFloor:
             Param("min_file", "number", 50, "minimum percentage of lines covered in each file", tighter="higher"),
             Param("exclude", "string_list", [], "path globs of files the floor does not apply to", tighter="fewer"),
         ),
-        example_fail="src/payments.py: 12 of 60 lines covered (20%)",
-        example_pass="src/payments.py: 55 of 60 lines covered (92%)",
+        example_fail=(
+            "# one of src/payments.py's four lines ran (25%)\n"
+            "lcov.info: |\n"
+            "  SF:src/payments.py\n"
+            "  DA:1,1\n"
+            "  DA:2,0\n"
+            "  DA:3,0\n"
+            "  DA:4,0\n"
+            "  end_of_record\n"
+            "src/payments.py: |\n"
+            "  def charge(order):\n"
+            "      total = order.total()\n"
+            "      fee = total * 0.03\n"
+            "      return total + fee\n"
+        ),
+        example_pass=(
+            "# a test charges an order: every line ran\n"
+            "lcov.info: |\n"
+            "  SF:src/payments.py\n"
+            "  DA:1,1\n"
+            "  DA:2,1\n"
+            "  DA:3,1\n"
+            "  DA:4,1\n"
+            "  end_of_record\n"
+            "src/payments.py: |\n"
+            "  def charge(order):\n"
+            "      total = order.total()\n"
+            "      fee = total * 0.03\n"
+            "      return total + fee\n"
+        ),
     )
 
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:

@@ -31,8 +31,44 @@ class NewCodeCoverage:
                 "min_new_code", "number", 80, "minimum percentage of changed executable lines covered", tighter="higher"
             ),
         ),
-        example_fail="10 changed executable lines, 5 covered (50%)",
-        example_pass="10 changed executable lines, 9 covered (90%)",
+        example_fail=(
+            "# lines 3-4 are new since the base branch; the tests ran line 3 only (50%)\n"
+            "base:  # the files on the base branch (--base-ref)\n"
+            "  src/app.py: |\n"
+            "    import json\n"
+            "    VERSION = 1\n"
+            "src/app.py: |\n"
+            "  import json\n"
+            "  VERSION = 1\n"
+            "  def refund(order):\n"
+            '      return order["total"]\n'
+            "lcov.info: |\n"
+            "  SF:src/app.py\n"
+            "  DA:1,1\n"
+            "  DA:2,1\n"
+            "  DA:3,1\n"
+            "  DA:4,0\n"
+            "  end_of_record\n"
+        ),
+        example_pass=(
+            "# a test calls refund(): both new lines ran\n"
+            "base:  # the files on the base branch (--base-ref)\n"
+            "  src/app.py: |\n"
+            "    import json\n"
+            "    VERSION = 1\n"
+            "src/app.py: |\n"
+            "  import json\n"
+            "  VERSION = 1\n"
+            "  def refund(order):\n"
+            '      return order["total"]\n'
+            "lcov.info: |\n"
+            "  SF:src/app.py\n"
+            "  DA:1,1\n"
+            "  DA:2,1\n"
+            "  DA:3,1\n"
+            "  DA:4,1\n"
+            "  end_of_record\n"
+        ),
         references=("https://docs.sonarsource.com/sonarqube-server/latest/user-guide/about-new-code/",),
     )
 

@@ -40,8 +40,32 @@ class CoverageEvidence:
                 tighter="more",
             ),
         ),
-        example_fail="coverage.xml produced before src/app.py last changed",
-        example_pass="coverage.xml produced by this build's test run",
+        example_fail=(
+            "# coverage.xml says it was produced in November 2023; src/app.py changed after\n"
+            "coverage.xml: |\n"
+            '  <coverage timestamp="1700000000000" line-rate="1" branch-rate="1" version="7.6">\n'
+            '    <packages><package name="src"><classes>\n'
+            '      <class name="app.py" filename="src/app.py">\n'
+            '        <lines><line number="1" hits="1"/></lines>\n'
+            "      </class>\n"
+            "    </classes></package></packages>\n"
+            "  </coverage>\n"
+            "src/app.py: |\n"
+            "  VERSION = 2\n"
+        ),
+        example_pass=(
+            "# coverage.xml written by this build's test run\n"
+            "coverage.xml: |\n"
+            '  <coverage line-rate="1" branch-rate="1" version="7.6">\n'
+            '    <packages><package name="src"><classes>\n'
+            '      <class name="app.py" filename="src/app.py">\n'
+            '        <lines><line number="1" hits="1"/></lines>\n'
+            "      </class>\n"
+            "    </classes></package></packages>\n"
+            "  </coverage>\n"
+            "src/app.py: |\n"
+            "  VERSION = 2\n"
+        ),
     )
 
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:

@@ -52,8 +52,19 @@ class EndToEndTests:
             ),
             Param("test_patterns", "string_list", _TEST_FILES, "file name globs that count as tests"),
         ),
-        example_fail="tests/e2e/ absent",
-        example_pass="tests/e2e/test_orders_api.py and tests/e2e/buildspec.yml",
+        example_fail=(
+            "# the release pipeline runs tests/e2e/; there is nothing there\n"
+            "src/app.py: |\n"
+            "  VERSION = 1\n"
+            "tests/unit/test_app.py: |\n"
+            "  def test_version():\n"
+            "      assert True\n"
+        ),
+        example_pass=(
+            "tests/e2e/test_orders_api.py: |\n"
+            "  def test_create_order(api):\n"
+            '      assert api.post("/orders").status_code == 201\n'
+        ),
     )
 
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:

@@ -40,8 +40,16 @@ class CommittedSecrets:
                 tighter="fewer",
             ),
         ),
-        example_fail="deploy/id_rsa beginning with a PEM private key header",
-        example_pass="deploy/id_rsa.pub (a public key)",
+        example_fail=(
+            "# a deploy key committed by its name (a PEM private key block in any file fails too)\n"
+            "deploy/id_rsa: |\n"
+            "  (the private key)\n"
+        ),
+        example_pass=(
+            "# the public half only\n"
+            "deploy/id_rsa.pub: |\n"
+            "  ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleExampleExampleExampleExampleExample deploy@ci\n"
+        ),
         references=("https://docs.github.com/en/code-security/secret-scanning/about-secret-scanning",),
     )
 

@@ -27,8 +27,25 @@ class RequiredScanPresent:
             "project in the build and pass its output with `--evidence FILE` (bandit `-r . -f json`, "
             "checkov `-d . -o json`, any scanner's SARIF with its `artifacts` list)."
         ),
-        example_fail="scans: {bandit: {covers: ['*.py']}} and no bandit results",
-        example_pass="bandit results listing every Python file of the project",
+        example_fail=(
+            "# the baseline requires bandit over *.py; the build kept no results\n"
+            "src/app.py: |\n"
+            "  import subprocess\n"
+            "  def run(args):\n"
+            "      return subprocess.run(args, check=True)\n"
+        ),
+        example_pass=(
+            "# each required scan ran: bandit.json lists src/app.py; cfn-lint and checkov had no template\n"
+            "src/app.py: |\n"
+            "  import subprocess\n"
+            "  def run(args):\n"
+            "      return subprocess.run(args, check=True)\n"
+            "bandit.json: |\n"
+            '  {"results": [], "metrics": {"src/app.py": {"loc": 3}, "_totals": {"loc": 3}}}\n'
+            "cfn-lint.json: '[]'\n"
+            "checkov.json: |\n"
+            '  {"passed": 0, "failed": 0, "skipped": 0, "resource_count": 0, "checkov_version": "3.2.300"}\n'
+        ),
     )
 
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:

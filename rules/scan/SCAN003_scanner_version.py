@@ -27,8 +27,40 @@ class ScannerVersion:
             "run the scan (`--run-scans` records the installed version) or ingest SARIF, which "
             "names the tool's version."
         ),
-        example_fail="scans: {checkov: {min_version: '3.2.0'}} and results from checkov 2.5.1",
-        example_pass="results from checkov 3.3.30",
+        example_fail=(
+            "# the policy asks for bandit 1.8.0 or later; the build ran 1.7.5\n"
+            ".checker.yml: |\n"
+            "  schema_version: 1\n"
+            "  name: orders\n"
+            '  version: "1"\n'
+            "  rules: {}\n"
+            "  scans:\n"
+            '    bandit: {min_version: "1.8.0"}\n'
+            "src/app.py: |\n"
+            "  import subprocess\n"
+            "  def run(args):\n"
+            "      return subprocess.run(args, check=True)\n"
+            "bandit.sarif: |\n"
+            '  {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Bandit", "version": "1.7.5"}},\n'
+            '    "artifacts": [{"location": {"uri": "src/app.py"}}], "results": []}]}\n'
+        ),
+        example_pass=(
+            "# results from bandit 1.8.3\n"
+            ".checker.yml: |\n"
+            "  schema_version: 1\n"
+            "  name: orders\n"
+            '  version: "1"\n'
+            "  rules: {}\n"
+            "  scans:\n"
+            '    bandit: {min_version: "1.8.0"}\n'
+            "src/app.py: |\n"
+            "  import subprocess\n"
+            "  def run(args):\n"
+            "      return subprocess.run(args, check=True)\n"
+            "bandit.sarif: |\n"
+            '  {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "Bandit", "version": "1.8.3"}},\n'
+            '    "artifacts": [{"location": {"uri": "src/app.py"}}], "results": []}]}\n'
+        ),
     )
 
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:
