@@ -444,11 +444,11 @@ def cmd_policy_bundle(args: argparse.Namespace) -> int:
     from checker.policy import load_policy
     from checker.registry import load_registry
     from checker.signing import load_signer
-    from checker.times import parse_time
+    from checker.times import parse_time, utc_text
 
     folder = Path(args.dir)
     created_text = args.created or (
-        datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), UTC).isoformat()
+        utc_text(datetime.fromtimestamp(int(os.environ["SOURCE_DATE_EPOCH"]), UTC))
         if os.environ.get("SOURCE_DATE_EPOCH", "").isdigit()
         else None
     )
