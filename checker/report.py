@@ -111,9 +111,11 @@ def build_statement(
     finished: str,
 ) -> dict[str, Any]:
     results = [_result(r) for r in sorted(evaluation.results, key=lambda r: r.meta.id)]
-    counts = {status: 0 for status in ("pass", "fail", "waived", "error", "skipped")}
+    # A rule that found something but is enforced as a warning is "warn",
+    # not "fail": the counts say what the verdict rests on, as the text does.
+    counts = {status: 0 for status in ("pass", "fail", "warn", "waived", "error", "skipped")}
     for r in evaluation.results:
-        counts[r.status] += 1
+        counts["warn" if r.status == "fail" and r.setting.enforce != "error" else r.status] += 1
     predicate: dict[str, Any] = {
         "verdict": evaluation.verdict,
         "tool": {"name": TOOL_NAME, "version": __version__},

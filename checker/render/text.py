@@ -21,6 +21,16 @@ _STATUS_STYLE = {
 }
 
 
+# The summary's rule counts, in the order and words the verdict line uses.
+_TALLY = {
+    "fail": "failed",
+    "error": "errored",
+    "warn": "warned",
+    "pass": "passed",
+    "waived": "waived",
+    "skipped": "skipped",
+}
+
 def _style(text: str, code: str, color: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if color else text
 
@@ -101,15 +111,8 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
     lines.extend(evidence_summary(predicate.get("evidence", [])))
     for skipped in predicate.get("skipped_paths", []):
         lines.append(f"note: skipped {skipped['path']}: {skipped['reason']}")
-    results = predicate["results"]
-    tally = {
-        "failed": sum(r["status"] == "fail" and r["enforce"] == "error" for r in results),
-        "errored": sum(r["status"] == "error" for r in results),
-        "warned": sum(r["status"] == "fail" and r["enforce"] != "error" for r in results),
-        "passed": sum(r["status"] == "pass" for r in results),
-        "waived": sum(r["status"] == "waived" for r in results),
-        "skipped": sum(r["status"] == "skipped" for r in results),
-    }
+    counted = predicate["summary"]["rules"]
+    tally = {word: counted.get(status, 0) for status, word in _TALLY.items()}
     verdict = predicate["verdict"].upper()
     templates = predicate["summary"]["templates"]
     policy = predicate["policy"].get("bundle") or predicate["policy"]
