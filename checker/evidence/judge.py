@@ -175,6 +175,7 @@ def _evidence_entries(facts: RepositoryFacts, evidence: Evidence) -> list[dict[s
             "omit_refused": [{"path": p, "by": by} for p, by in sorted(scope.refused.items())],
             "excluded": sorted(scope.excluded),
             "unread": summary["unread_configs"],
+            "unreported": [{"path": p, "lines": len(lines)} for p, lines in sorted(scope.unreported.items())],
         }
     )
     digests = {f.relpath: f.sha256 for f in evidence.files}

@@ -40,10 +40,16 @@ from checker.facts.repository.inputs import local, matches
 from checker.policy import CoverageSources
 from checker.repository import Repository
 
-_MAX_SOURCE_BYTES = 2 * 1024 * 1024
+_MAX_CONFIG_BYTES = 2 * 1024 * 1024
+# A source larger than this is an error, not a partial count: counting what
+# was read would let a file hide code behind a long header.
+_MAX_SOURCE_BYTES = 16 * 1024 * 1024
 _JS_CONFIGS = ("jest.config.js", "jest.config.ts", "jest.config.mjs", "jest.config.cjs")
-_INI_SECTIONS = {".coveragerc": ("run", "report"), "setup.cfg": ("coverage:run", "coverage:report")}
-_INI_SECTIONS["tox.ini"] = _INI_SECTIONS["setup.cfg"]
+_INI_SECTIONS = {
+    ".coveragerc": ("run", "report", "coverage:run", "coverage:report"),
+    "setup.cfg": ("coverage:run", "coverage:report"),
+    "tox.ini": ("coverage:run", "coverage:report"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,39 +79,53 @@ def _coverage_list(value: Any) -> list[str]:
     return []
 
 
-def _coverage_settings(
-    repository: Repository, relpath: str
-) -> tuple[dict[str, list[str]], dict[str, list[str]]] | None:
-    """The [run] and [report] settings of a coverage.py configuration file,
-    or None when the file has none."""
-    name = relpath.rsplit("/", 1)[-1]
+Settings = dict[str, list[str]]
+
+
+def _read(repository: Repository, relpath: str) -> bytes:
     try:
-        text = repository.path(relpath).read_text(encoding="utf-8", errors="replace")
+        with open(repository.path(relpath), "rb") as handle:
+            raw = handle.read(_MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=relpath) from None
+    if len(raw) > _MAX_CONFIG_BYTES:
+        raise InputError(f"larger than {_MAX_CONFIG_BYTES // 2**20} MiB: not read as configuration", path=relpath)
+    return raw
+
+
+def _coverage_settings(repository: Repository, relpath: str) -> tuple[Settings, Settings] | None:
+    """The [run] and [report] settings of a coverage.py configuration file,
+    or None when the file has none. A file that cannot be parsed is an error
+    when it mentions coverage (coverage.py could not read it either)."""
+    name = relpath.rsplit("/", 1)[-1]
+    text = _read(repository, relpath).decode("utf-8", errors="replace")
+    relevant = "coverage" in text
     if name == "pyproject.toml":
-        if "tool.coverage" not in text and "[tool]" not in text:
-            return None
         try:
-            tool = tomllib.loads(text).get("tool", {})
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"not valid TOML ({exc})", path=relpath) from None
+            data = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, RecursionError) as exc:
+            if not relevant:
+                return None
+            raise InputError(f"not valid TOML ({type(exc).__name__}: {exc})", path=relpath) from None
+        tool = data.get("tool")
         coverage = tool.get("coverage") if isinstance(tool, dict) else None
         if not isinstance(coverage, dict):
             return None
         sections = [coverage.get("run"), coverage.get("report")]
     else:
-        run_name, report_name = _INI_SECTIONS[name]
-        if name != ".coveragerc" and "[coverage:" not in text:
-            return None
         parser = configparser.RawConfigParser()
         try:
             parser.read_string(text, source=relpath)
         except configparser.Error as exc:
+            if not relevant:
+                return None
             raise InputError(f"not a readable ini file ({exc.message})", path=relpath) from None
-        sections = [
-            dict(parser.items(section)) if parser.has_section(section) else None for section in (run_name, report_name)
-        ]
+        # .coveragerc takes [run] and [coverage:run] alike; setup.cfg and tox.ini the prefixed ones.
+        names = _INI_SECTIONS[name]
+        sections = []
+        for wanted in ("run", "report"):
+            found = [n for n in names if n.removeprefix("coverage:") == wanted and parser.has_section(n)]
+            sections.append({k: v for n in found for k, v in parser.items(n)} if found else None)
     run, report = ({k: _coverage_list(v) for k, v in s.items()} if isinstance(s, dict) else {} for s in sections)
     return run, report
 
@@ -126,7 +146,7 @@ def _coverage_py(repository: Repository, relpath: str, files: Sequence[str]) -> 
         return pattern if pattern.startswith("*") else os.path.normpath(os.path.join(base, pattern))
 
     roots = []
-    for entry in [*run.get("source", []), *run.get("source_pkgs", [])]:
+    for entry in [*run.get("source", []), *run.get("source_pkgs", []), *run.get("source_dirs", [])]:
         for candidate in (entry, entry.replace(".", "/")):
             folder_rel = os.path.normpath(os.path.join(folder, candidate)).replace(os.sep, "/")
             prefix = "" if folder_rel == "." else folder_rel + "/"
@@ -135,8 +155,13 @@ def _coverage_py(repository: Repository, relpath: str, files: Sequence[str]) -> 
                 break
     include = [absolute(p) for p in run.get("include", []) + report.get("include", [])]
     omit = [absolute(p) for p in run.get("omit", []) + report.get("omit", [])]
-    including = GlobMatcher(include, "include") if include else None
-    omitting = GlobMatcher(omit, "omit") if omit else None
+    from coverage.exceptions import CoverageException
+
+    try:
+        including = GlobMatcher(include, "include") if include else None
+        omitting = GlobMatcher(omit, "omit") if omit else None
+    except (CoverageException, re.error) as exc:
+        raise InputError(f"a pattern coverage.py cannot read: {exc}", path=relpath, field="include/omit") from None
 
     def selects(path: str) -> bool:
         if not path.endswith(".py"):
@@ -153,57 +178,67 @@ def _coverage_py(repository: Repository, relpath: str, files: Sequence[str]) -> 
     return ToolConfig(relpath, folder, selects, omits)
 
 
-def _jest(repository: Repository, relpath: str) -> ToolConfig | None:
-    raw = repository.path(relpath).read_bytes()
+def _jest(repository: Repository, relpath: str) -> tuple[ToolConfig | None, str | None]:
+    """A jest configuration's sources and omits, and why part of it is not
+    applied (``coveragePathIgnorePatterns``)."""
+    raw = _read(repository, relpath)
     if relpath.endswith("package.json") and b'"jest"' not in raw:
-        return None
+        return None, None
     try:
         data = json.loads(raw)
-    except ValueError as exc:
-        raise InputError(f"not valid JSON ({exc})", path=relpath) from None
-    config = data.get("jest") if relpath.endswith("package.json") and isinstance(data, dict) else data
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"not valid JSON ({type(exc).__name__}: {exc})", path=relpath) from None
+    in_package = relpath.endswith("package.json")
+    config = data.get("jest") if in_package and isinstance(data, dict) else data
     if not isinstance(config, dict):
-        return None
-    where = "jest" if relpath.endswith("package.json") else None
+        return None, None
+    where = "jest." if in_package else ""
 
     def strings(key: str) -> list[str]:
         value = config.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise InputError("must be a list of strings", path=relpath, field=f"{where}.{key}" if where else key)
+            raise InputError("must be a list of strings", path=relpath, field=where + key)
         return list(value)
 
     globs, ignores = strings("collectCoverageFrom"), strings("coveragePathIgnorePatterns")
-    if not globs and not ignores:
-        return None
+    # The team's regular expressions are not run: a pattern can take exponential
+    # time, and an omit is a relaxation anyway. Negated globs say the same thing.
+    unread = (
+        f"{relpath}: {where}coveragePathIgnorePatterns is not applied; leave files out with "
+        "collectCoverageFrom negations (!glob), within the baseline's delegate.coverage_omit"
+        if ignores
+        else None
+    )
+    if not globs:
+        return None, unread
     folder = _folder(relpath)
     root_dir = config.get("rootDir")
     if isinstance(root_dir, str) and root_dir:
-        folder = os.path.normpath(os.path.join(folder, root_dir)).replace(os.sep, "/").removeprefix(".")
-    base = str(repository.root / folder) if folder else str(repository.root)
+        joined = os.path.normpath(os.path.join(folder or ".", root_dir.replace("<rootDir>", "."))).replace(os.sep, "/")
+        folder = "" if joined == "." else joined
     positives = [g for g in globs if not g.startswith("!")]
     negatives = [g[1:] for g in globs if g.startswith("!")]
-    try:
-        patterns = [re.compile(p.replace("<rootDir>", base)) for p in ignores]
-    except re.error as exc:
-        raise InputError(
-            f"not a regular expression ({exc})", path=relpath, field="coveragePathIgnorePatterns"
-        ) from None
     from wcmatch import glob  # micromatch's semantics: **, {a,b}, extglobs; * does not cross /
 
     flags = glob.GLOBSTAR | glob.BRACE | glob.EXTGLOB
+    try:
+        selecting = glob.compile(positives, flags=flags) if positives else None
+        omitting = glob.compile(negatives, flags=flags) if negatives else None
+    except Exception as exc:  # wcmatch raises its own errors (a pattern limit, a bad pattern)
+        raise InputError(
+            f"a glob jest's rules cannot expand: {exc}", path=relpath, field=where + "collectCoverageFrom"
+        ) from None
 
     def inside(path: str) -> str:
         return path[len(folder) + 1 :] if folder else path
 
     def selects(path: str) -> bool:
-        return bool(positives) and glob.globmatch(inside(path), positives, flags=flags)
+        return selecting is not None and selecting.match(inside(path))
 
     def omits(path: str) -> bool:
-        if negatives and glob.globmatch(inside(path), negatives, flags=flags):
-            return True
-        return any(p.search(str(repository.path(path))) for p in patterns)
+        return omitting is not None and omitting.match(inside(path))
 
-    return ToolConfig(relpath, folder, selects, omits)
+    return ToolConfig(relpath, folder, selects, omits), unread
 
 
 def read_configs(repository: Repository, files: Sequence[str]) -> tuple[list[ToolConfig], list[str]]:
@@ -217,7 +252,9 @@ def read_configs(repository: Repository, files: Sequence[str]) -> tuple[list[Too
         if name in _INI_SECTIONS or name == "pyproject.toml":
             config = _coverage_py(repository, relpath, files)
         elif name in ("package.json", "jest.config.json"):
-            config = _jest(repository, relpath)
+            config, why = _jest(repository, relpath)
+            if why:
+                unread.append(why)
         elif name in _JS_CONFIGS:
             unread.append(f"{relpath}: JavaScript configuration is not evaluated; name the sources in the policy")
         if config is not None:
@@ -225,43 +262,44 @@ def read_configs(repository: Repository, files: Sequence[str]) -> tuple[list[Too
     return configs, unread
 
 
-def executable_lines(path: Path, relpath: str) -> tuple[int, ...]:
-    """The lines of a source file that a coverage tool would count: Python's
-    statements as coverage.py finds them; for other languages, lines that
-    hold code (not blank, not only a comment or brackets)."""
+def executable_lines(path: Path, relpath: str) -> tuple[tuple[int, ...], bool]:
+    """The lines of a source file a coverage tool counts, and whether the
+    count is exact: Python's statements as coverage.py finds them, with no
+    exclusion (a ``# pragma: no cover`` or an ``exclude_lines`` pattern is
+    the team's own relaxation); for other languages, and Python that does
+    not parse here, every line that is not blank, a line comment or
+    brackets alone (an over-count, never an under-count)."""
     try:
-        with open(path, "rb") as handle:
-            text = handle.read(_MAX_SOURCE_BYTES).decode("utf-8", errors="replace")
+        size = path.stat().st_size
+        if size > _MAX_SOURCE_BYTES:
+            raise InputError(
+                f"a coverage source larger than {_MAX_SOURCE_BYTES // 2**20} MiB",
+                path=relpath,
+                hint="the baseline can exclude it (coverage.exclude) or delegate omitting it",
+            )
+        text = path.read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
         raise InputError(f"cannot read a coverage source: {exc.strerror}", path=relpath) from None
     if relpath.endswith(".py"):
+        if not text.strip():
+            return (), True
         from coverage.exceptions import CoverageException
         from coverage.parser import PythonParser
 
-        parser = PythonParser(text=text)
+        parser = PythonParser(text=text, exclude=None)
         try:
             parser.parse_source()
-            return tuple(sorted(parser.statements))
-        except (CoverageException, SyntaxError, ValueError):
-            pass  # not Python coverage.py can read: count its lines of code
-    return tuple(_code_lines(text.splitlines()))
+            return tuple(sorted(parser.statements)), True
+        except (CoverageException, SyntaxError, ValueError, RecursionError, MemoryError):
+            pass  # not Python this interpreter reads: count its lines instead
+    return tuple(_code_lines(text.splitlines())), False
 
 
 def _code_lines(lines: Iterable[str]) -> Iterable[int]:
-    in_block = False
+    # No block-comment state: "/*" inside a string must not hide what follows.
     for number, line in enumerate(lines, 1):
         text = line.strip()
-        if in_block:
-            if "*/" not in text:
-                continue
-            in_block = False
-            text = text.split("*/", 1)[1].strip()
-        if text.startswith("/*"):
-            if "*/" not in text:
-                in_block = True
-                continue
-            text = text.split("*/", 1)[1].strip()
-        if not text or text.startswith(("//", "#", "<!--", "--")) or not text.strip("{}()[];,"):
+        if not text or text.startswith(("//", "#")) or not text.strip("{}()[];,"):
             continue
         yield number
 
@@ -290,6 +328,37 @@ def coverage_scope(repository: Repository, policy: CoverageSources, reports: Seq
     omitted = {f: by for f, by in omits.items() if matches(local(repository, f), policy.omit_within)}
     refused = {f: by for f, by in omits.items() if f not in omitted and f not in excluded}
     sources = frozenset(named) - excluded - omitted.keys()
-    executable = {f: executable_lines(repository.path(f), f) for f in sorted(sources - reported)}
+    executable = {f: executable_lines(repository.path(f), f)[0] for f in sorted(sources - reported)}
     defined_by = tuple(dict.fromkeys(named.values()))
-    return CoverageScope(sources, defined_by, executable, omitted, refused, excluded, tuple(unread))
+    return CoverageScope(
+        sources,
+        defined_by,
+        executable,
+        omitted,
+        refused,
+        excluded,
+        tuple(unread),
+        _unreported(repository, reports, reported - excluded - omitted.keys()),
+    )
+
+
+def _unreported(
+    repository: Repository, reports: Sequence[CoverageReport], measured: Iterable[str]
+) -> dict[str, tuple[int, ...]]:
+    """For each measured Python file, the statements coverage.py finds in it
+    that no report lists: lines the team's exclusions (``# pragma: no
+    cover``, ``exclude_lines``, ``exclude_also``) kept out of its reports.
+    They count, uncovered."""
+    listed: dict[str, set[int]] = {}
+    for report in reports:
+        for path, cov in report.files.items():
+            listed.setdefault(path, set()).update(cov.lines)
+    found = {}
+    for path in sorted(measured):
+        if not path.endswith(".py"):
+            continue
+        statements, exact = executable_lines(repository.path(path), path)
+        missing = tuple(line for line in statements if line not in listed.get(path, ()))
+        if exact and missing:
+            found[path] = missing
+    return found

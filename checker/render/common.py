@@ -83,6 +83,9 @@ def _scope_lines(entry: Mapping[str, Any]) -> list[str]:
         refused = [f"{o['path']} ({o['by']})" for o in entry["omit_refused"]]
         lines.append(f"coverage omits refused (outside delegate.coverage_omit, still counted): {_listed(refused)}")
     lines += [f"coverage configuration not read: {why}" for why in entry["unread"]]
+    if entry["unreported"]:
+        counted = [f"{u['path']} ({u['lines']})" for u in entry["unreported"]]
+        lines.append(f"coverage: statements the reports left out (exclusions) count, uncovered: {_listed(counted)}")
     return lines
 
 

@@ -94,9 +94,15 @@ class RepositoryFacts:
                 if report.source.relpath not in stale:
                     existing = merged.get(path)
                     merged[path] = cov if existing is None else existing.merged(cov)
-        for path in scope.sources - merged.keys():
+        # A file only a stale report names counts, none of its lines covered:
+        # dropping a report never raises a figure.
+        for path in (scope.sources | anywhere.keys()) - merged.keys():
             lines = anywhere[path].lines if path in anywhere else scope.executable.get(path, ())
             merged[path] = FileCoverage(dict.fromkeys(lines, False))
+        for path, lines in scope.unreported.items():
+            if path in merged:
+                cov = merged[path]
+                merged[path] = FileCoverage({**dict.fromkeys(lines, False), **cov.lines}, cov.branches)
         return merged
 
     @cached_property
