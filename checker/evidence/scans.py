@@ -104,6 +104,17 @@ def read_bandit(content: Content, source: EvidenceFile, resolver: PathResolver) 
             raise _bad(
                 source, "a result lacks filename, line_number, test_id or issue_severity", f"results[{index}]"
             ) from None
+    # Results the team's own `# nosec` comments hid from this run (bandit counts them).
+    totals = data["metrics"].get("_totals")
+    suppressed = (
+        sum(
+            value
+            for value in ((totals or {}).get(key) for key in ("nosec", "skipped_tests"))
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0
+        )
+        if isinstance(totals, dict)
+        else 0
+    )
     failed = {str(e.get("filename")) for e in data.get("errors", []) if isinstance(e, dict)}
     scanned = frozenset(paths(name) for name in data["metrics"] if name != "_totals" and name not in failed)
     return [
@@ -116,6 +127,7 @@ def read_bandit(content: Content, source: EvidenceFile, resolver: PathResolver) 
             scanned,
             tuple(sorted(paths.unresolved)),
             generated=_time(data.get("generated_at")),
+            suppressed=suppressed,
         )
     ]
 

@@ -20,7 +20,9 @@ class RequiredScanPresent:
             "did not run, crashed, or ran on one file of the repository proves nothing about the "
             "rest: each required scan must have results that list every file its requirement "
             "covers. Results that list findings only (cfn-lint's JSON and SARIF) cannot show a "
-            "clean file was scanned."
+            "clean file was scanned. A suppression the team wrote itself (in a template's "
+            "Metadata, a `checkov:skip` comment, a `# nosec`, a SARIF suppression in effect) hides "
+            "a finding from the organization's scan: it is reported here, as the relaxation it is."
         ),
         remediation=(
             "Let checker run the scans (`checker check --run-scans`), or run each over the whole "
@@ -63,6 +65,14 @@ class RequiredScanPresent:
                     f"{tool} is told to look away in the template itself ({what}): the organization's scan "
                     "cannot see what it hides; remove it, and ask for a waiver of the finding if it stands",
                     element=f"{tool}:{what}",
+                )
+            if record["suppressed"]:
+                yield finding_for(
+                    record,
+                    f"{record['suppressed']} {tool} result(s) were suppressed by the team's own markers "
+                    "(# nosec, a SARIF suppression): the organization's scan cannot count what they hide; "
+                    "let checker run the scan (--run-scans ignores them), and ask for a waiver where a finding stands",
+                    element=f"{tool}:suppressed",
                 )
             if not record["obtained"]:
                 yield finding_for(

@@ -261,6 +261,31 @@ def test_scan002_a_nosec_in_the_teams_code_does_not_hide_a_finding_from_the_scan
     assert {(f.location.path, f.element) for f in result.findings} == {("src/unsafe.py", "bandit:B602")}
 
 
+def test_scan001_bandit_results_the_teams_nosec_suppressed_fail_the_requirement(scanned: Path) -> None:
+    (scanned / "src" / "unsafe.py").write_text(UNSAFE.replace("shell=True)", "shell=True)  # nosec"))
+    _bandit(scanned, "-r", "src")  # the team's own run honours # nosec: no result, one suppression counted
+    result = check(scanned, "SCAN001", scans=BANDIT_ONLY)
+    assert [f.element for f in result.findings] == ["bandit:suppressed"]
+    assert "1 bandit result(s) were suppressed by the team's own markers" in result.findings[0].message
+    assert check(scanned, "SCAN002", scans=BANDIT_ONLY).status == "pass"  # what SCAN001 is there to catch
+
+
+@pytest.mark.parametrize(("status", "fails"), [("accepted", True), ("rejected", False), ("underReview", False)])
+def test_scan001_a_sarif_suppression_in_effect_is_the_teams_relaxation(scanned: Path, status: str, fails: bool) -> None:
+    result = {
+        "ruleId": "B105",
+        "level": "note",
+        "message": {"text": "hardcoded password"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": "src/safe.py"}, "region": {"startLine": 1}}}],
+        "suppressions": [{"kind": "inSource", "status": status}],
+    }
+    artifacts = [{"location": {"uri": "src/safe.py"}}, {"location": {"uri": "src/unsafe.py"}}]
+    run = {"tool": {"driver": {"name": "Bandit", "version": "1.8.3"}}, "artifacts": artifacts, "results": [result]}
+    (scanned / "bandit.sarif").write_text(json.dumps({"version": "2.1.0", "runs": [run]}))
+    elements = [f.element for f in check(scanned, "SCAN001", scans=BANDIT_ONLY).findings]
+    assert elements == (["bandit:suppressed"] if fails else [])
+
+
 @pytest.mark.parametrize(
     ("tool", "metadata", "where"),
     [

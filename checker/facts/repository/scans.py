@@ -36,6 +36,7 @@ FIELDS = (
     "counts",
     "blocking",
     "suppressions",
+    "suppressed",
 )
 
 
@@ -127,6 +128,8 @@ def build(facts: RepositoryFacts) -> list[dict[str, Any]]:
                 "suppressions": [
                     s for s in inputs.template_suppressions.get(tool, ()) if s.split(": ", 1)[0] in required_set
                 ],
+                # Results the scanner's own output marks suppressed (# nosec, SARIF suppressions).
+                "suppressed": sum(r.suppressed for r in reports),
             }
         )
     return records
