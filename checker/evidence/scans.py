@@ -139,6 +139,7 @@ def read_checkov(content: Content, source: EvidenceFile, resolver: PathResolver)
     findings: list[ScanFinding] = []
     scanned: set[str] = set()
     version = None
+    suppressed = 0
     for index, run in enumerate(runs):
         if not isinstance(run, dict):
             raise _bad(source, "not a checkov JSON report", f"[{index}]")
@@ -155,6 +156,9 @@ def read_checkov(content: Content, source: EvidenceFile, resolver: PathResolver)
         for key in ("passed_checks", "failed_checks", "skipped_checks"):
             for check in results.get(key, []):
                 scanned.add(paths(str(check.get("repo_file_path") or check.get("file_path"))))
+        # Checks the team's own run skipped (a skip comment, --skip-check): what they hid is not counted.
+        skipped = results.get("skipped_checks")
+        suppressed += len(skipped) if isinstance(skipped, list) else 0
         for position, check in enumerate(results.get("failed_checks", [])):
             try:
                 raw = check.get("severity")
@@ -178,7 +182,14 @@ def read_checkov(content: Content, source: EvidenceFile, resolver: PathResolver)
             scanned.discard(paths(str(broken)))
     return [
         ScanReport(
-            "checkov", version, "ingested", source, tuple(findings), frozenset(scanned), tuple(sorted(paths.unresolved))
+            "checkov",
+            version,
+            "ingested",
+            source,
+            tuple(findings),
+            frozenset(scanned),
+            tuple(sorted(paths.unresolved)),
+            suppressed=suppressed,
         )
     ]
 

@@ -286,6 +286,19 @@ def test_scan001_a_sarif_suppression_in_effect_is_the_teams_relaxation(scanned: 
     assert elements == (["bandit:suppressed"] if fails else [])
 
 
+def test_scan001_checks_the_teams_checkov_run_skipped_are_named(tmp_path: Path) -> None:
+    (tmp_path / "stack.yaml").write_text("Resources:\n  Logs:\n    Type: AWS::S3::Bucket\n")
+    check_result = {"check_id": "CKV_AWS_18", "file_path": "/stack.yaml", "resource": "AWS::S3::Bucket.Logs"}
+    run = {
+        "check_type": "cloudformation",
+        "results": {"passed_checks": [], "failed_checks": [], "skipped_checks": [check_result]},
+        "summary": {"checkov_version": "3.2.300"},
+    }
+    (tmp_path / "checkov.json").write_text(json.dumps(run))
+    result = check(tmp_path, "SCAN001", scans={"checkov": {"covers": ["templates"]}})
+    assert [f.element for f in result.findings] == ["checkov:suppressed"]
+
+
 @pytest.mark.parametrize(
     ("tool", "metadata", "where"),
     [
