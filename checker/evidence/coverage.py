@@ -184,8 +184,8 @@ def read_lcov(content: Content, source: EvidenceFile, resolver: PathResolver, ro
             f"record for {name} (from line {started}) has no end_of_record: the file is truncated",
             path=source.relpath,
         )
-    if not files.files and not files.names.unresolved:
-        raise InputError("no SF: records: not lcov data, or empty", path=source.relpath)
+    if not files.files and not files.names.unresolved and text.strip():
+        raise InputError("no SF: records: not lcov data", path=source.relpath)
     return files.report(source)
 
 

@@ -43,6 +43,10 @@ Kind = Literal["coverage", "scan"]
 def detect(content: Content, name: str) -> tuple[Kind, str] | None:
     """(kind, format) from a file's content."""
     raw = content.raw
+    if not raw.strip():
+        # lcov from a run that measured nothing is an empty file: an empty report, not an unknown format.
+        lowered = name.lower()
+        return ("coverage", "lcov") if lowered.endswith(".info") or "lcov" in lowered else None
     if raw.startswith(b"SQLite format 3\0"):
         return "coverage", "coverage.py"
     head = raw[:4096].lstrip()
@@ -126,6 +130,13 @@ def load_evidence(items: Sequence[EvidenceInput], resolver: PathResolver, root: 
         content = Content(_read(item), item.relpath)
         found = detect(content, item.path.name)
         if found is None:
+            if not content.raw.strip():
+                if item.explicit:
+                    raise InputError(
+                        "the file is empty: the tool that should have written it wrote nothing", path=item.relpath
+                    )
+                skipped.append(Skipped(item.relpath, "named like evidence, but empty"))
+                continue
             if item.explicit:
                 raise InputError(
                     "not a recognised evidence format",

@@ -160,3 +160,16 @@ def test_unknown_content_is_refused_when_named_and_skipped_when_found(tmp_path: 
     with pytest.raises(InputError, match="not a recognised evidence format"):
         load_evidence([EvidenceInput(item.path, item.relpath, True)], resolver, tmp_path)
     shutil.rmtree(tmp_path)
+
+
+def test_an_empty_lcov_file_is_an_empty_report_and_other_empty_files_say_they_are_empty(tmp_path: Path) -> None:
+    (tmp_path / "lcov.info").write_bytes(b"")
+    (tmp_path / "coverage.xml").write_bytes(b"\n")
+    resolver = PathResolver(tmp_path, [])
+    found = [EvidenceInput(tmp_path / n, n, False) for n in ("lcov.info", "coverage.xml")]
+    evidence = load_evidence(found, resolver, tmp_path)
+    (report,) = evidence.coverage
+    assert (report.source.relpath, report.source.format, report.files) == ("lcov.info", "lcov", {})
+    assert [(s.relpath, s.reason) for s in evidence.skipped] == [("coverage.xml", "named like evidence, but empty")]
+    with pytest.raises(InputError, match="the file is empty"):
+        load_evidence([EvidenceInput(tmp_path / "coverage.xml", "coverage.xml", True)], resolver, tmp_path)
