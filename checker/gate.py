@@ -98,10 +98,10 @@ def policy_layers(
     and the team overlay (``.checker.yml`` at the root, found automatically)."""
     if bundle is not None:
         paths = [bundle.baseline, *policies]
-        displays = [f"{bundle.label}/{bundle.baseline.name}", *(str(p) for p in policies)]
+        displays = [f"{bundle.label}/{bundle.baseline.name}", *(_shown(p, root) for p in policies)]
     else:
         paths = list(policies) or [default_policy_path()]
-        displays = [str(p) for p in policies] or ["(built-in) policies/baseline.yaml"]
+        displays = [_shown(p, root) for p in policies] or ["(built-in) policies/baseline.yaml"]
     overlay = root / OVERLAY_FILE
     if overlay.is_file() and all(p.resolve() != overlay.resolve() for p in paths):
         paths.append(overlay)
@@ -109,13 +109,21 @@ def policy_layers(
     return paths, displays
 
 
+def _shown(path: Path, root: Path) -> str:
+    """A policy file as the user typed it, unless typed absolute (then :func:`display_path`)."""
+    return display_path(path, root) if path.is_absolute() else str(path)
+
+
 def display_path(path: Path, root: Path) -> str:
-    """How a team-side file is named in findings, reports and approvals: relative
-    to the root when inside it (so an approval made at the root matches)."""
+    """How a file is named in findings, reports and approvals: relative to the
+    root when inside it (so an approval made at the root matches); outside it,
+    as given when given relative, else relative to the root (``../artifacts/
+    lcov.info``): a signed report names no absolute path of the machine."""
+    real, top = Path(os.path.realpath(path)), Path(os.path.realpath(root))
     try:
-        return Path(os.path.realpath(path)).relative_to(Path(os.path.realpath(root))).as_posix()
+        return real.relative_to(top).as_posix()
     except ValueError:
-        return str(path)
+        return Path(os.path.relpath(real, top)).as_posix() if path.is_absolute() else path.as_posix()
 
 
 def _cli_excludes(request: CheckRequest, policy: Policy) -> list[Exclude]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -266,3 +267,31 @@ def test_whole_public_corpus_runs_without_a_crash(corpus: Path, capsys, monkeypa
     }
     assert "cfn_nag/spec/test_templates/yaml/vulgar_bad_syntax.yml" in parse_errors
     assert all(r["status"] != "error" for r in report["predicate"]["results"])
+
+
+def test_the_report_names_no_absolute_path_of_the_build_machine(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    repo, artifacts = tmp_path / "repo", tmp_path / "artifacts"
+    write("repo/infra/good.yaml", GOOD)
+    write("artifacts/lcov.info", "TN:\nSF:infra/good.yaml\nDA:1,1\nend_of_record\n")
+    shutil.copy(REPO / "policies" / "baseline.yaml", artifacts / "baseline.yaml")
+    out = tmp_path / "report.json"
+    run(
+        capsys,
+        monkeypatch,
+        repo,
+        "check",
+        str(repo),
+        "--policy",
+        str(artifacts / "baseline.yaml"),
+        "--evidence",
+        str(artifacts / "lcov.info"),
+        "--format",
+        "json",
+        "--output",
+        str(out),
+    )
+    text = out.read_text()
+    assert str(tmp_path) not in text
+    predicate = json.loads(text)["predicate"]
+    assert predicate["policy"]["layers"][0]["path"] == "../artifacts/baseline.yaml"
+    assert [e["path"] for e in predicate["evidence"] if e["kind"] == "coverage"] == ["../artifacts/lcov.info"]

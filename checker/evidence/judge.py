@@ -25,6 +25,7 @@ from checker.evidence.paths import PathResolver
 from checker.evidence.secrets import read_markers
 from checker.facts.repository import Codeowners, RepoInputs, RepositoryFacts
 from checker.facts.repository.scans import required_files
+from checker.gate import display_path
 from checker.policy import Policy
 from checker.provenance import SourceFacts, base_ref_from
 from checker.repository import Repository, load_repository, project_of
@@ -41,12 +42,8 @@ def _explicit(paths: Sequence[Path], root: Path) -> list[EvidenceInput]:
     for given in paths:
         if not given.is_file():
             raise UsageError(f"--evidence {given}: no such file")
-        absolute = Path(os.path.realpath(given))
-        try:
-            relpath = absolute.relative_to(root).as_posix()
-        except ValueError:
-            relpath = str(given)  # evidence may come from outside the checkout (a CI artifact)
-        items.append(EvidenceInput(absolute, relpath, True))
+        # Evidence may come from outside the checkout (a CI artifact): named relative to the root.
+        items.append(EvidenceInput(Path(os.path.realpath(given)), display_path(given, root), True))
     return items
 
 
