@@ -9,6 +9,8 @@ notifications as well as results.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,6 +56,18 @@ def _location(finding: Mapping[str, Any]) -> dict[str, Any]:
     return location
 
 
+def fingerprint(rule: str, finding: Mapping[str, Any]) -> str:
+    """What makes a finding the same alert from one run to the next: the rule,
+    the file, the resource and the offending element, not the line (code
+    moves) and not the message. Two different findings never share one, so
+    code scanning does not merge their alerts."""
+    loc = finding["location"]
+    identity = [rule, loc.get("path"), loc.get("resource"), finding.get("element")]
+    if finding.get("element") is None:
+        identity.append(finding["message"])  # nothing narrower names it
+    return hashlib.sha256(json.dumps(identity).encode()).hexdigest()
+
+
 def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta]) -> dict[str, Any]:
     predicate = statement["predicate"]
     waivers = {w["id"]: w for w in predicate["waivers"]["applied"]}
@@ -71,8 +85,9 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta]) -> dict[
                 "message": {"text": finding["message"]},
                 "locations": [_location(finding)],
             }
+            entry["partialFingerprints"] = {"checkerFinding/v1": fingerprint(result["rule"], finding)}
             if "element" in finding:
-                entry["partialFingerprints"] = {"checkerElement/v1": finding["element"]}
+                entry["properties"] = {"element": finding["element"]}  # what a waiver's scope names
             waiver = waivers.get(finding.get("waived_by", ""))
             if "waived_by" in finding:
                 entry["suppressions"] = [

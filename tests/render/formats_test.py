@@ -91,7 +91,9 @@ def test_sarif_content_for_code_scanning(outputs: dict[str, str]) -> None:
     assert rules["IAM006"]["defaultConfiguration"]["level"] == "error"
     assert rules["NAME001"]["defaultConfiguration"]["level"] == "warning"
     assert "How to fix" in rules["IAM006"]["help"]["text"]
-    by_element = {r.get("partialFingerprints", {}).get("checkerElement/v1"): r for r in run["results"]}
+    prints = [r["partialFingerprints"]["checkerFinding/v1"] for r in run["results"]]
+    assert len(set(prints)) == len(prints)  # no two findings are merged into one alert
+    by_element = {r.get("properties", {}).get("element"): r for r in run["results"]}
     waived = by_element["logs:PutLogEvents on *"]
     assert waived["suppressions"][0]["status"] == "accepted"
     assert waived["suppressions"][0]["justification"] == "log groups are created at run time"
