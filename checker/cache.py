@@ -131,7 +131,10 @@ def _encode(outcome: TemplateOutcome) -> dict[str, Any]:
     return {
         "summary": [s.path, s.sha256, s.kind, s.stack, s.status, s.resources],
         "findings": {
-            rule: [[f.message, f.location.path, f.location.line, f.location.resource, f.element] for f in found]
+            rule: [
+                [f.message, f.location.path, f.location.line, f.location.resource, f.location.construct, f.element]
+                for f in found
+            ]
             for rule, found in outcome.findings.items()
         },
         "errors": {rule: list(failed) for rule, failed in outcome.errors.items()},
@@ -142,7 +145,10 @@ def _encode(outcome: TemplateOutcome) -> dict[str, Any]:
 def _decode(data: Mapping[str, Any]) -> TemplateOutcome:
     summary = TemplateSummary(*data["summary"])
     findings = {
-        rule: tuple(Finding(m, Location(path, line, resource), element) for m, path, line, resource, element in found)
+        rule: tuple(
+            Finding(m, Location(path, line, resource, construct), element)
+            for m, path, line, resource, construct, element in found
+        )
         for rule, found in data["findings"].items()
     }
     errors = {rule: tuple(failed) for rule, failed in data["errors"].items()}

@@ -134,6 +134,31 @@ def inline_suppressions(template: Template) -> list[InlineSuppression]:
     return found
 
 
+def construct_paths(template: Template) -> dict[str, str]:
+    """Logical id -> the CDK construct path that made it (``aws:cdk:path``
+    metadata, which ``cdk synth`` writes unless told not to)."""
+    paths = {}
+    for logical_id, body in template.resources.items():
+        metadata = body.get("Metadata") if isinstance(body, dict) else None
+        path = metadata.get("aws:cdk:path") if isinstance(metadata, dict) else None
+        if isinstance(path, str) and path:
+            paths[str(logical_id)] = path
+    return paths
+
+
+def _at_constructs(found: Sequence[Finding], template: Template) -> list[Finding]:
+    """Findings on a synthesized template, with the construct a developer edits."""
+    paths = construct_paths(template)
+    if not paths:
+        return list(found)
+    return [
+        replace(f, location=replace(f.location, construct=paths.get(f.location.resource or "")))
+        if f.location.resource in paths
+        else f
+        for f in found
+    ]
+
+
 def judge_template(template: Template, active: Active, env: str | None) -> TemplateOutcome:
     """Run each active rule on one template, within the rule's scope."""
     facts = TemplateFacts(template)
@@ -149,7 +174,7 @@ def judge_template(template: Template, active: Active, env: str | None) -> Templ
                 continue
             in_scope.append(rule.meta.id)
             if found:
-                findings[rule.meta.id] = tuple(found)
+                findings[rule.meta.id] = tuple(_at_constructs(found, template))
             if failed:
                 errors[rule.meta.id] = tuple(failed)
     summary = TemplateSummary(
@@ -328,6 +353,8 @@ def describe_findings(result: RuleResult) -> list[dict[str, Any]]:
             "message": finding.message,
             "location": {"path": loc.path, "line": loc.line, "resource": loc.resource},
         }
+        if loc.construct is not None:
+            out["location"]["construct"] = loc.construct
         if finding.element is not None:
             out["element"] = finding.element
         if waiver is not None:

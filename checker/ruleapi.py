@@ -92,6 +92,9 @@ class Location:
     path: str
     line: int | None = None
     resource: str | None = None
+    # The CDK construct that made the resource (its aws:cdk:path), for
+    # synthesized templates: set by the engine, never by a rule.
+    construct: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

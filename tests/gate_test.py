@@ -342,3 +342,41 @@ def test_policy_test_cases_may_run_the_repository_rules_on_their_evidence(
     (templates / "case.yaml").write_text("expect: {verdict: pass}\n")  # COV001 does not run: no evidence needed
     assert main(["policy", "test", "cases", "--policy", "floor.yaml"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "3 passed, 0 failed"
+
+
+CDK_TEMPLATE = {
+    "Resources": {
+        "WorkerRoleDefaultPolicy3A8D4E2B": {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {
+                "PolicyName": "p",
+                "Roles": [{"Ref": "WorkerRole"}],
+                "PolicyDocument": {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+            },
+            "Metadata": {"aws:cdk:path": "Orders/Worker/Role/DefaultPolicy/Resource"},
+        }
+    }
+}
+
+
+def test_findings_on_a_synthesized_template_name_the_cdk_construct(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = {
+        "artifacts": {
+            "Orders": {"type": "aws:cloudformation:stack", "properties": {"templateFile": "Orders.template.json"}}
+        }
+    }
+    (tmp_path / "cdk.json").write_text('{"app": "python3 app.py"}')
+    (tmp_path / "cdk.out").mkdir()
+    (tmp_path / "cdk.out" / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "cdk.out" / "Orders.template.json").write_text(json.dumps(CDK_TEMPLATE, indent=1))
+    run = run_check(CheckRequest(paths=[tmp_path], root=tmp_path, environ={}, templates_only=True), load_registry())
+    (result,) = [r for r in run.evaluation.results if r.meta.id == "IAM001"]
+    (finding,) = result.findings
+    assert finding.location.construct == "Orders/Worker/Role/DefaultPolicy/Resource"
+    (reported,) = [r for r in run.statement["predicate"]["results"] if r["rule"] == "IAM001"]
+    assert reported["findings"][0]["location"]["construct"] == "Orders/Worker/Role/DefaultPolicy/Resource"
+    assert main(["check", str(tmp_path), "--templates-only", "--root", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "WorkerRoleDefaultPolicy3A8D4E2B (construct Orders/Worker/Role/DefaultPolicy/Resource)" in out

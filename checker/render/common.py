@@ -33,6 +33,15 @@ def where(finding: Mapping[str, Any]) -> str:
     return f"{loc['path']}:{loc['line']}" if loc.get("line") else str(loc["path"])
 
 
+def resource_label(location: Mapping[str, Any]) -> str:
+    """The resource a finding is on, with the CDK construct that made it when
+    the template was synthesized: the hashed logical id is not what a
+    developer edits."""
+    resource = location.get("resource") or ""
+    construct = location.get("construct")
+    return f"{resource} (construct {construct})" if construct else resource
+
+
 def first_paragraph(text: str) -> str:
     return " ".join(text.strip().split("\n\n")[0].split())
 

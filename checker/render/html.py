@@ -14,6 +14,7 @@ from checker.render.common import (
     first_paragraph,
     label,
     open_findings,
+    resource_label,
     results,
     waived_findings,
     where,
@@ -110,7 +111,7 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta]) -> str:
         parts += [f'<p class="ERROR">{_e(error)}</p>' for error in result.get("errors", [])]
         parts.append("<table><tr><th>location</th><th>resource</th><th>message</th><th>waived by</th></tr>")
         parts += [
-            f"<tr><td><code>{_e(where(f))}</code></td><td>{_e(f['location'].get('resource'))}</td>"
+            f"<tr><td><code>{_e(where(f))}</code></td><td>{_e(resource_label(f['location']))}</td>"
             f"<td>{_e(f['message'])}</td><td>{_e(f.get('waived_by', ''))}</td></tr>"
             for f in result["findings"]
         ]

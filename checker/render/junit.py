@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from typing import Any
 
-from checker.render.common import results, where
+from checker.render.common import resource_label, results, where
 from checker.ruleapi import RuleMeta
 
 
@@ -40,7 +40,7 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta]) -> str:
 
         status, blocking = result["status"], result["enforce"] == "error"
         summary = "\n".join(
-            f"{where(f)} {f['location'].get('resource') or ''}: {f['message']}"
+            f"{where(f)} {resource_label(f['location'])}: {f['message']}"
             for f in result["findings"]
             if "waived_by" not in f
         )
@@ -66,7 +66,7 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta]) -> str:
             case(result["rule"], "checker.rules", None)
         meta = rules.get(result["rule"])
         for finding in result["findings"]:
-            name = f"{where(finding)} {finding['location'].get('resource') or ''}".strip()
+            name = f"{where(finding)} {resource_label(finding['location'])}".strip()
             if "waived_by" in finding:
                 case(name, result["rule"], "skipped", f"waived by {finding['waived_by']}")
                 continue

@@ -12,6 +12,7 @@ from checker.render.common import (
     first_paragraph,
     label,
     open_findings,
+    resource_label,
     results,
     waived_findings,
     where,
@@ -74,7 +75,7 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta]) -> str:
         if findings:
             out += ["| location | resource | message |", "|---|---|---|"]
             out += [
-                f"| `{where(f)}` | {f['location'].get('resource') or ''} | {_cell(f['message'])} |" for f in findings
+                f"| `{where(f)}` | {_cell(resource_label(f['location']))} | {_cell(f['message'])} |" for f in findings
             ]
         out += ["", "</details>", ""]
     evidence = evidence_summary(predicate.get("evidence", []))

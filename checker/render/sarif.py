@@ -52,7 +52,10 @@ def _location(finding: Mapping[str, Any]) -> dict[str, Any]:
         physical["region"] = {"startLine": loc["line"]}
     location: dict[str, Any] = {"physicalLocation": physical}
     if loc.get("resource"):
-        location["logicalLocations"] = [{"name": loc["resource"], "kind": "resource"}]
+        logical = {"name": loc["resource"], "kind": "resource"}
+        if loc.get("construct"):
+            logical["fullyQualifiedName"] = loc["construct"]  # the CDK construct path
+        location["logicalLocations"] = [logical]
     return location
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from itertools import groupby
 from typing import Any
 
-from checker.render.common import break_glass_state, evidence_summary
+from checker.render.common import break_glass_state, evidence_summary, resource_label
 from checker.ruleapi import RuleMeta
 
 _STATUS_STYLE = {
@@ -84,7 +84,7 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
             for finding in group:
                 loc = finding["location"]
                 where = f"{path}:{loc['line']}" if loc["line"] else path
-                resource = f" {loc['resource']}" if loc["resource"] else ""
+                resource = f" {resource_label(loc)}" if loc["resource"] else ""
                 lines.append(f"  {where}{resource}: {finding['message']}")
         meta = rules.get(result["rule"])
         if meta is not None and findings:
