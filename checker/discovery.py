@@ -107,6 +107,9 @@ class Discovery:
     candidates: tuple[Candidate, ...]
     skipped: tuple[Skipped, ...]
     evidence: tuple[Candidate, ...] = ()  # files named like coverage reports or scan results
+    # What git tracks (commit or index), when a folder was walked in a checkout;
+    # an untracked template identical to a tracked one is judged as a copy of it.
+    tracked: frozenset[str] | None = None
 
 
 def _is_venv(directory: Path) -> bool:
@@ -176,11 +179,12 @@ def _output_folder(config: Path, default: str) -> str:
     return output if isinstance(output, str) and output else default
 
 
-def _git_files(root: Path) -> list[str] | None:
+def _git_files(root: Path) -> tuple[list[str], frozenset[str]] | None:
     """Root-relative files of the commit, of the index (submodules included)
-    and untracked but not ignored; None outside a git checkout. The commit's
-    own list counts: a file taken out of the index (`git rm --cached`) is
-    still in the commit a report names."""
+    and untracked but not ignored, and which of them are tracked (in the
+    commit or the index); None outside a git checkout. The commit's own list
+    counts: a file taken out of the index (`git rm --cached`) is still in
+    the commit a report names."""
     from checker.provenance import git
 
     committed = git(root, "ls-tree", "-r", "-z", "--name-only", "HEAD") or ""  # none before a first commit
@@ -188,7 +192,8 @@ def _git_files(root: Path) -> list[str] | None:
     others = git(root, "ls-files", "-z", "--others", "--exclude-standard")
     if tracked is None or others is None:
         return None
-    return sorted({p for p in "\0".join((committed, tracked, others)).split("\0") if p})
+    known = frozenset(p for p in "\0".join((committed, tracked)).split("\0") if p)
+    return sorted(known | {p for p in others.split("\0") if p}), known
 
 
 class _Walker:
@@ -206,10 +211,21 @@ class _Walker:
         return path.relative_to(self.root).as_posix()
 
     @cached_property
+    def _git(self) -> tuple[list[str], frozenset[str]] | None:
+        return _git_files(self.root)
+
+    @property
     def listing(self) -> list[str] | None:
         """What git lists (None outside git), asked when a folder is first
         walked: a run that names files (a hook) starts no git process."""
-        return _git_files(self.root)
+        return self._git[0] if self._git is not None else None
+
+    @property
+    def tracked(self) -> frozenset[str] | None:
+        """The files git tracks, when git was asked (a folder was walked)."""
+        if "_git" not in self.__dict__ or self._git is None:
+            return None
+        return self._git[1]
 
     def skip(self, relpath: str, reason: str) -> None:
         if relpath not in self._skipped_paths:
@@ -407,7 +423,7 @@ def discover(
             if named is not None:
                 found[relpath] = named
     candidates = tuple(_with_stack(c, walker.stacks) for _, c in sorted(found.items()))
-    return Discovery(root, candidates, tuple(walker.skipped), tuple(walker.evidence))
+    return Discovery(root, candidates, tuple(walker.skipped), tuple(walker.evidence), walker.tracked)
 
 
 def _with_stack(candidate: Candidate, stacks: dict[Path, str]) -> Candidate:

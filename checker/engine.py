@@ -51,6 +51,7 @@ class TemplateSummary:
     stack: str | None
     status: Literal["ok", "error"]
     resources: int
+    copies: tuple[str, ...] = ()  # untracked files with the same content and stack, judged as this one
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,31 +211,80 @@ def evaluate(
     return aggregate((judge_template(t, active, policy.env) for t in templates), registry, policy, progress)
 
 
+def fold_copies(outcomes: Sequence[TemplateOutcome], tracked: frozenset[str] | None) -> list[TemplateOutcome]:
+    """Judge an untracked copy of a tracked template (a build folder's) as the
+    tracked one: same content, same stack, same kind. The tracked path owns
+    its findings, so a waiver written for a copy's path (which anyone can
+    place anywhere) cannot capture them; the copies are listed on it. A
+    template with no tracked original keeps its own path and findings."""
+    if not tracked:
+        return list(outcomes)
+    groups: dict[tuple[str, str | None, str], list[TemplateOutcome]] = {}
+    for outcome in outcomes:
+        s = outcome.summary
+        if s.sha256:
+            groups.setdefault((s.sha256, s.stack, s.kind), []).append(outcome)
+    folded: dict[str, TemplateOutcome] = {}  # copy path -> the outcome it folds into
+    for members in groups.values():
+        owners = sorted((o for o in members if o.summary.path in tracked), key=lambda o: o.summary.path)
+        copies = [o for o in members if o.summary.path not in tracked]
+        if owners and copies:
+            for copy in copies:
+                folded[copy.summary.path] = owners[0]
+    if not folded:
+        return list(outcomes)
+    merged: dict[str, TemplateOutcome] = {}
+    for outcome in outcomes:
+        owner = folded.get(outcome.summary.path)
+        if owner is None:
+            merged.setdefault(outcome.summary.path, outcome)
+            continue
+        base = merged.get(owner.summary.path, owner)
+        findings = {rule: set(found) for rule, found in base.findings.items()}
+        for rule, found in outcome.findings.items():  # a copy in a rule's scope the owner is not in
+            findings.setdefault(rule, set()).update(
+                replace(f, location=replace(f.location, path=owner.summary.path)) for f in found
+            )
+        merged[owner.summary.path] = replace(
+            base,
+            summary=replace(base.summary, copies=tuple(sorted({*base.summary.copies, outcome.summary.path}))),
+            findings={rule: tuple(sorted(found, key=_finding_key)) for rule, found in findings.items()},
+            errors={**outcome.errors, **base.errors},
+            in_scope=tuple(dict.fromkeys((*base.in_scope, *outcome.in_scope))),
+        )
+    return [merged[o.summary.path] for o in outcomes if o.summary.path in merged]
+
+
 def aggregate(
     outcomes: Iterable[TemplateOutcome | None],
     registry: Mapping[str, Rule],
     policy: Policy,
     progress: Callable[[int], None] | None = None,
+    tracked: frozenset[str] | None = None,
 ) -> Evaluation:
-    """Fold per-template outcomes into one result per rule; ``progress``
-    hears the count of files done."""
+    """Fold per-template outcomes into one result per rule, untracked copies
+    of tracked templates into their original (:func:`fold_copies`);
+    ``progress`` hears the count of files done."""
     collected = {rule.meta.id: _Collector() for rule, _ in active_rules(registry, policy)}
     summaries: list[TemplateSummary] = []
     inline: list[InlineSuppression] = []
     hits = 0
+    judged: list[TemplateOutcome] = []
     for done, outcome in enumerate(outcomes, 1):
         if outcome is not None:
             hits += outcome.cached
-            summaries.append(outcome.summary)
-            inline += outcome.inline
-            for rule_id in outcome.in_scope:
-                collected[rule_id].in_scope += 1
-            for rule_id, found in outcome.findings.items():
-                collected[rule_id].findings.extend(found)
-            for rule_id, failed in outcome.errors.items():
-                collected[rule_id].errors.extend(failed)
+            judged.append(outcome)
         if progress is not None:
             progress(done)
+    for outcome in fold_copies(judged, tracked):
+        summaries.append(outcome.summary)
+        inline += outcome.inline
+        for rule_id in outcome.in_scope:
+            collected[rule_id].in_scope += 1
+        for rule_id, found in outcome.findings.items():
+            collected[rule_id].findings.extend(found)
+        for rule_id, failed in outcome.errors.items():
+            collected[rule_id].errors.extend(failed)
     repository = {rule.meta.id for rule, _ in active_rules(registry, policy, "repository")}
     results = [
         RuleResult(registry[rule_id].meta, setting, "skipped", TEMPLATES_ONLY, ())

@@ -236,7 +236,13 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
     relaxations = _team_relaxations(request, root, policy, registry, now)
     cache, scan_cache = _caches(request, policy)
     evaluation = evaluate_candidates(
-        found.candidates, registry, policy, jobs=request.jobs, cache=cache, progress=request.progress
+        found.candidates,
+        registry,
+        policy,
+        jobs=request.jobs,
+        cache=cache,
+        progress=request.progress,
+        tracked=found.tracked,
     )
     relaxations += _inline_relaxations(evaluation, root, policy, registry, now)
     _unique_waiver_ids(policy, relaxations)

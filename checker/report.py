@@ -147,6 +147,7 @@ def build_statement(
                 "stack": t.stack,
                 "status": t.status,
                 "resources": t.resources,
+                **({"copies": list(t.copies)} if t.copies else {}),
             }
             for t in evaluation.templates
         ],

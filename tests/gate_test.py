@@ -380,3 +380,65 @@ def test_findings_on_a_synthesized_template_name_the_cdk_construct(
     assert main(["check", str(tmp_path), "--templates-only", "--root", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "WorkerRoleDefaultPolicy3A8D4E2B (construct Orders/Worker/Role/DefaultPolicy/Resource)" in out
+
+
+WILDCARD = (
+    "Resources:\n  Worker:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n"
+    "        Statement:\n          - {Effect: Allow, Action: '*', Resource: '*'}\n"
+)
+
+
+def _git_repo(root: Path, files: dict[str, str], committed: list[str]) -> None:
+    for relpath, text in files.items():
+        (root / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (root / relpath).write_text(text)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", *committed], check=True)
+    subprocess.run(
+        ["git", "-C", str(root), "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "init"],
+        check=True,
+    )
+
+
+def _iam001(root: Path, policies: list[Path] | None = None) -> tuple[list[str], list[dict[str, Any]]]:
+    request = CheckRequest(paths=[root], root=root, environ={}, templates_only=True, policies=policies or [])
+    run = run_check(request, load_registry())
+    (result,) = [r for r in run.evaluation.results if r.meta.id == "IAM001"]
+    return sorted(f.location.path for f in result.findings), run.statement["predicate"]["templates"]
+
+
+def test_an_untracked_build_copy_is_judged_once_as_its_tracked_original(tmp_path: Path) -> None:
+    _git_repo(tmp_path, {"infra/app.yaml": WILDCARD, "build/infra/app.yaml": WILDCARD}, ["infra/app.yaml"])
+    paths, templates = _iam001(tmp_path)
+    assert paths == ["infra/app.yaml"]
+    assert [(t["path"], t.get("copies")) for t in templates] == [("infra/app.yaml", ["build/infra/app.yaml"])]
+
+
+def test_a_waiver_on_a_copys_path_cannot_capture_the_originals_findings(tmp_path: Path) -> None:
+    _git_repo(tmp_path, {"infra/app.yaml": WILDCARD, "scratch/app.yaml": WILDCARD}, ["infra/app.yaml"])
+    baseline = tmp_path.parent / "baseline.yaml"
+    baseline.write_text(
+        "schema_version: 1\nname: b\nversion: '1'\nrules: {IAM001: {enforce: error}}\nwaivers:\n"
+        "  - {rule: IAM001, scope: {template: 'scratch/*'}, reason: r, approved_by: x, expires: 2099-01-01}\n"
+    )
+    request = CheckRequest(
+        paths=[tmp_path],
+        root=tmp_path,
+        environ={},
+        templates_only=True,
+        policies=[baseline],
+        now=datetime(2098, 12, 1, tzinfo=UTC),
+    )
+    run = run_check(request, load_registry())
+    (result,) = [r for r in run.evaluation.results if r.meta.id == "IAM001"]
+    assert result.status == "fail" and [f.location.path for f in result.findings] == ["infra/app.yaml"]
+    assert result.waived == ()  # the copy's findings are the original's: nothing of the copy's to waive
+
+
+@pytest.mark.parametrize("committed", [["infra/app.yaml", "other/app.yaml"], []])
+def test_identical_templates_are_not_folded_without_one_tracked_original(tmp_path: Path, committed: list[str]) -> None:
+    files = {"infra/app.yaml": WILDCARD, "other/app.yaml": WILDCARD, "README.md": "x\n"}
+    _git_repo(tmp_path, files, committed or ["README.md"])
+    paths, templates = _iam001(tmp_path)
+    assert paths == ["infra/app.yaml", "other/app.yaml"]
+    assert all("copies" not in t for t in templates)

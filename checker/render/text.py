@@ -109,6 +109,9 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
         count = sum(w["matched"] for w in applied)
         lines.append(f"note: {len(applied)} waiver(s) applied to {count} finding(s)")
     lines.extend(evidence_summary(predicate.get("evidence", [])))
+    for template in predicate.get("templates", []):
+        if template.get("copies"):
+            lines.append(f"note: judged as {template['path']} (identical, untracked): {', '.join(template['copies'])}")
     for skipped in predicate.get("skipped_paths", []):
         lines.append(f"note: skipped {skipped['path']}: {skipped['reason']}")
     counted = predicate["summary"]["rules"]
