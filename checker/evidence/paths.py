@@ -10,6 +10,7 @@ files. Names that match nothing stay unresolved and are reported.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,7 @@ class PathResolver:
         for rel in self.files:
             self._by_name[rel.rsplit("/", 1)[-1]].append(rel)
         self._memo: dict[tuple[str, tuple[str, ...]], str | None] = {}
+        self._digests: dict[str, str | None] = {}
 
     def inside(self, absolute: str) -> str | None:
         try:
@@ -43,18 +45,50 @@ class PathResolver:
     def _resolve(self, name: str, bases: Sequence[str]) -> str | None:
         if name.startswith("file://"):
             name = name[len("file://") :]
+        on_disk: list[Path] = []
         if os.path.isabs(name):
             found = self.inside(name)
             if found is not None:
                 return found
+            on_disk.append(Path(os.path.normpath(name)))
         relative = name.lstrip("/")
         for base in (*bases, ""):
             joined = os.path.normpath(os.path.join(base, relative)) if base else os.path.normpath(relative)
             if joined in self.files:
                 return joined
-        return self._by_tail(relative)
+            if not joined.startswith(".."):
+                on_disk.append(self.root / joined)
+        return self._by_content(relative, on_disk) or self._by_tail(relative, bases)
 
-    def _by_tail(self, name: str) -> str | None:
+    def _by_content(self, name: str, copies: Sequence[Path]) -> str | None:
+        """The repository file a build copy was made from: the copy the report
+        names still exists (an ignored ``build/`` folder), and exactly one
+        file of the repository with its name has its content."""
+        candidates = self._by_name.get(PurePosixPath(name).name, [])
+        if not candidates:
+            return None
+        for copy in copies:
+            try:
+                # Only a regular file inside the checkout (never a device or a link out of it).
+                if not copy.is_file() or not copy.resolve().is_relative_to(self.root):
+                    continue
+                digest = _digest(copy)
+            except OSError:
+                continue
+            same = [c for c in candidates if self._digest_of(c) == digest]
+            if len(same) == 1:
+                return same[0]
+        return None
+
+    def _digest_of(self, relpath: str) -> str | None:
+        if relpath not in self._digests:
+            try:
+                self._digests[relpath] = _digest(self.root / relpath)
+            except OSError:
+                self._digests[relpath] = None
+        return self._digests[relpath]
+
+    def _by_tail(self, name: str, bases: Sequence[str] = ()) -> str | None:
         parts = PurePosixPath(name).parts
         if not parts:
             return None
@@ -70,12 +104,22 @@ class PathResolver:
                 best, best_len = [candidate], common
             elif common == best_len:
                 best.append(candidate)
+        # Two services with the same layout (orders/src/x/main.py and
+        # products/src/x/main.py): the one beside the evidence file wins.
+        if len(best) > 1 and bases:
+            near = [c for c in best if any(base and c.startswith(base + "/") for base in bases)]
+            best = near if len(near) == 1 else best
         # A bare file name matching two files (two app.py) is ambiguous, and a
         # longer name must agree on its folder too (a foreign
         # ``site-packages/x/__init__.py`` is not our ``checker/__init__.py``).
         if len(best) != 1 or best_len < min(2, len(parts)):
             return None
         return best[0]
+
+
+def _digest(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def folder_of(relpath: str) -> str:

@@ -11,6 +11,9 @@ from checker.ruleapi import Facts, Finding, Param, RuleMeta, finding_for
 _USUAL = "coverage.xml, lcov.info, .coverage, coverage.json, jacoco.xml or coverage.out"
 
 
+_SHOWN = 10  # unresolved names shown in a finding
+
+
 class CoverageEvidence:
     meta = RuleMeta(
         id="COV005",
@@ -87,6 +90,15 @@ class CoverageEvidence:
             if report["stale"]:
                 yield finding_for(
                     report, f"stale coverage report: {'; '.join(report['stale_reasons'])}", element=report["path"]
+                )
+            unresolved = report["unresolved"]
+            if unresolved:
+                shown = ", ".join(unresolved[:_SHOWN]) + (" ..." if len(unresolved) > _SHOWN else "")
+                yield finding_for(
+                    report,
+                    f"coverage report names {len(unresolved)} file(s) not in the repository (another branch or "
+                    f"service, or paths that cannot be matched): {shown}",
+                    element=f"{report['path']}:unresolved",
                 )
 
 

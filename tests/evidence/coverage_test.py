@@ -173,3 +173,65 @@ def test_an_empty_lcov_file_is_an_empty_report_and_other_empty_files_say_they_ar
     assert [(s.relpath, s.reason) for s in evidence.skipped] == [("coverage.xml", "named like evidence, but empty")]
     with pytest.raises(InputError, match="the file is empty"):
         load_evidence([EvidenceInput(tmp_path / "coverage.xml", "coverage.xml", True)], resolver, tmp_path)
+
+
+def test_a_monorepos_reports_of_build_copies_map_to_the_sources_they_were_made_from(tmp_path: Path) -> None:
+    """Two services with the same layout, each tested against a build copy of
+    its sources (an ignored build/ folder): each report maps to its own
+    service's files, by content while the copy exists, by folder after."""
+    import os
+    import subprocess
+    import sys
+
+    def write(relpath: str, text: str) -> None:
+        (tmp_path / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relpath).write_text(text)
+
+    for service, value in (("orders", 1), ("products", 2)):
+        source = f"def handler(event):\n    if event:\n        return {value}\n    return 0\n"
+        write(f"{service}/src/table_update/main.py", source)
+        write(f"{service}/build/table_update/main.py", source)
+        write(
+            f"{service}/build/test_main.py",
+            "from table_update.main import handler\n\ndef test_it():\n    assert handler(1)\n",
+        )
+        env = {**os.environ, "COVERAGE_FILE": str(tmp_path / service / ".coverage")}
+        env.pop("COVERAGE_PROCESS_START", None)
+        for command in (
+            [
+                "run",
+                "--rcfile=/dev/null",
+                "--source=table_update",
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "test_main.py",
+            ],
+            ["xml", "--rcfile=/dev/null", "-o", "../coverage.xml"],
+        ):
+            subprocess.run(
+                [sys.executable, "-m", "coverage", *command],
+                cwd=tmp_path / service / "build",
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+    write(".gitignore", "build/\n.coverage\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
+    repository = load_repository(tmp_path, "")
+    resolver = PathResolver(tmp_path, repository.files)
+    found = [EvidenceInput(tmp_path / s / "coverage.xml", f"{s}/coverage.xml", False) for s in ("orders", "products")]
+    for copies_exist in (True, False):
+        if not copies_exist:
+            for service in ("orders", "products"):
+                shutil.rmtree(tmp_path / service / "build")
+            resolver = PathResolver(tmp_path, repository.files)
+        reports = load_evidence(found, resolver, tmp_path).coverage
+        assert [sorted(r.files) for r in reports] == [
+            ["orders/src/table_update/main.py"],
+            ["products/src/table_update/main.py"],
+        ]
+        assert all(r.unresolved == () for r in reports)

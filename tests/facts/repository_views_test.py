@@ -83,7 +83,8 @@ def test_views_read_no_file_and_run_no_git(monkeypatch: pytest.MonkeyPatch) -> N
     built = {name: facts.view(name) for name in VIEWS}
     monkeypatch.undo()
     stale, fresh = built["coverage_reports"]
-    assert stale["stale"] and len(stale["stale_reasons"]) == 2  # an unresolved name, and src/app.py changed since
+    assert stale["stale"] and len(stale["stale_reasons"]) == 1  # src/app.py changed since
+    assert stale["unresolved"] == ["gone.py"]  # listed, not a reason to drop the files it does name
     assert not fresh["stale"]
     assert built["coverage"][0]["current_reports"] == ["lcov.info"]
     assert built["repo"][0]["codeowners"] == ".github/CODEOWNERS"

@@ -182,7 +182,10 @@ def test_cov005_missing_expected_report_and_files_not_in_the_repository(covered_
     ]
     (covered_project / "other.info").write_text("SF:services/billing/app.py\nDA:1,1\nend_of_record\n")
     result = check(covered_project, "COV005", evidence=[covered_project / "other.info"])
-    assert messages(result) == ["stale coverage report: names 1 file(s) not in the repository: services/billing/app.py"]
+    assert messages(result) == [
+        "coverage report names 1 file(s) not in the repository (another branch or service, or paths that cannot "
+        "be matched): services/billing/app.py"
+    ]
 
 
 # SCAN001 --------------------------------------------------------------------

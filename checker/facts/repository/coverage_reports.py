@@ -28,7 +28,9 @@ def build(facts: RepositoryFacts) -> list[dict[str, Any]]:
     inputs = facts.inputs
     records = []
     for report in inputs.coverage:
-        reasons, age = staleness(inputs, ("coverage", report.source.relpath), report.unresolved)
+        # Stale means older than its sources; names the repository lacks are
+        # listed (COV005 reports them) but do not drop the files it does name.
+        reasons, age = staleness(inputs, ("coverage", report.source.relpath), ())
         records.append(
             {
                 "path": report.source.relpath,
