@@ -206,6 +206,7 @@ class _Walker:
         self.stacks: dict[Path, str] = {}
         self.seen_assemblies: set[Path] = set()
         self.evidence: list[Candidate] = []
+        self._namespaces: dict[Path, str | None] = {}
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -360,8 +361,34 @@ class _Walker:
         if "cdk.out" in parts or (self.stacks and path.resolve() in self.stacks):
             hint = "cdk"
         elif ".serverless" in parts:
-            hint = "serverless"
+            return Candidate(path, relpath, explicit, "serverless", self.serverless_namespace(path.parent))
         return Candidate(path, relpath, explicit, hint)
+
+    def serverless_namespace(self, folder: Path) -> str | None:
+        """``service-stage`` from the Serverless Framework's state file beside
+        its output: the prefix of the names the framework derives, and its
+        default stack name. None when the file is missing or says neither."""
+        if folder not in self._namespaces:
+            self._namespaces[folder] = _serverless_namespace(folder / "serverless-state.json")
+        return self._namespaces[folder]
+
+
+def _serverless_namespace(state: Path) -> str | None:
+    try:
+        if not _regular(state) or state.stat().st_size > 10 * MAX_FILE_BYTES:
+            return None
+        data = json.loads(state.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return None
+    service = data.get("service") if isinstance(data, dict) else None
+    name = service.get("service") if isinstance(service, dict) else None
+    if isinstance(name, dict):  # older framework versions: service: {name: ...}
+        name = name.get("name")
+    provider = service.get("provider") if isinstance(service, dict) else None
+    stage = provider.get("stage") if isinstance(provider, dict) else None
+    if isinstance(name, str) and isinstance(stage, str) and name.strip() and stage.strip():
+        return f"{name}-{stage}"
+    return None
 
 
 def _excluded_prefix(relpath: str, exclude: Exclude) -> str:

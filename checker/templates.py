@@ -86,7 +86,9 @@ def load_template(candidate: Candidate, raw: bytes | None = None) -> Template | 
     the caller has read it already.
     """
     relpath = candidate.relpath
-    sure = candidate.explicit or candidate.stack is not None
+    # Named by the user, or by a CDK manifest (a Serverless stack name is only
+    # what the folder's state file says: the state file itself is no template).
+    sure = candidate.explicit or (candidate.kind_hint == "cdk" and candidate.stack is not None)
     kind = candidate.kind_hint or "cloudformation"
     try:
         if raw is None:

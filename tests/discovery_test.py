@@ -336,4 +336,5 @@ def test_the_serverless_state_file_is_not_a_template(tmp_path: Path, write) -> N
     write("serverless.yml", "service: orders\nprovider: {name: aws}\n")
     write(".serverless/serverless-state.json", json.dumps(state))
     write(".serverless/cloudformation-template-update-stack.json", CFN_JSON)
-    assert _found(tmp_path) == {".serverless/cloudformation-template-update-stack.json": "serverless:None"}
+    # Read for what it tells: the service and stage the framework names things after.
+    assert _found(tmp_path) == {".serverless/cloudformation-template-update-stack.json": "serverless:orders-dev"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -52,6 +53,17 @@ def _fixed_text(value: Any) -> str | None:
     return None
 
 
+def _namespaced(name: str, record: Mapping[str, Any]) -> bool:
+    """A name the Serverless Framework derived from service and stage
+    (``orders-dev-hello``, ``/aws/lambda/orders-dev-hello``): its package
+    output spells it out, but each stage gets its own, so stages deploy side
+    by side. The stack is ``service-stage`` (from the framework's state file)."""
+    namespace = record.get("stack")
+    if record.get("template_kind") != "serverless" or not namespace:
+        return False
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(namespace)}(?![A-Za-z0-9])", name) is not None
+
+
 class HardcodedPhysicalNames:
     meta = RuleMeta(
         id="NAME001",
@@ -63,7 +75,9 @@ class HardcodedPhysicalNames:
             "A fixed physical name (`BucketName: orders`) can exist only once per account "
             "and region. Two branches, two developers or a blue/green copy of the stack "
             "cannot be deployed side by side, and CloudFormation cannot replace the resource "
-            "on an update that needs replacement: the deployment fails and blocks the release."
+            "on an update that needs replacement: the deployment fails and blocks the release. "
+            "The Serverless Framework's package output spells out the names it derives from "
+            "service and stage (`orders-dev-hello`); each stage gets its own, so those are not findings."
         ),
         remediation=(
             "Leave the name out and let CloudFormation generate one, or derive it from the "
@@ -94,7 +108,7 @@ class HardcodedPhysicalNames:
                 if name not in properties:
                     continue
                 fixed = _fixed_text(properties[name])
-                if fixed is not None:
+                if fixed is not None and not _namespaced(fixed, record):
                     yield finding_for(
                         record,
                         f"{record['type']} sets {name} to the fixed name {fixed!r}",

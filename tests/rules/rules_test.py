@@ -4,13 +4,14 @@ fixture, and the findings of the failing one are listed by resource and line."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from checker.discovery import Candidate
+from checker.discovery import Candidate, discover
 from checker.engine import evaluate
 from checker.facts import scope_of
-from checker.policy import load_policy
+from checker.policy import default_policy_path, load_policy
 from checker.registry import load_registry
 from checker.templates import load_template
 
@@ -115,3 +116,43 @@ def test_name001_properties_param_narrows_the_check(tmp_path: Path) -> None:
     assert template is not None
     (result,) = evaluate([template], REGISTRY, policy).results
     assert {f.location.resource for f in result.findings} == {"Queue"}
+
+
+SERVERLESS_OUTPUT = {
+    "Resources": {
+        "HelloLambdaFunction": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {"FunctionName": "orders-dev-hello", "Handler": "h.main", "Runtime": "python3.12"},
+        },
+        "HelloLogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {"LogGroupName": "/aws/lambda/orders-dev-hello"},
+        },
+        "OrdersTable": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": "orders"}},
+        "ProdTable": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": "orders-development"}},
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("state", "flagged"),
+    [
+        ({"service": {"service": "orders", "provider": {"stage": "dev"}}}, {"OrdersTable", "ProdTable"}),
+        (None, {"HelloLambdaFunction", "HelloLogGroup", "OrdersTable", "ProdTable"}),
+    ],
+)
+def test_name001_names_the_serverless_framework_derives_from_the_stage_are_not_fixed(
+    tmp_path: Path, state: dict[str, Any] | None, flagged: set[str]
+) -> None:
+    import json
+
+    output = tmp_path / ".serverless"
+    output.mkdir()
+    (output / "cloudformation-template-update-stack.json").write_text(json.dumps(SERVERLESS_OUTPUT))
+    if state is not None:
+        (output / "serverless-state.json").write_text(json.dumps(state))
+    policy = load_policy([default_policy_path()], REGISTRY)
+    found = discover([tmp_path], tmp_path)
+    templates = [t for t in (load_template(c) for c in found.candidates) if t is not None]
+    (result,) = [r for r in evaluate(templates, REGISTRY, policy).results if r.meta.id == "NAME001"]
+    assert {f.location.resource for f in result.findings} == flagged
