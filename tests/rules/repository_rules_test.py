@@ -256,6 +256,17 @@ def test_scan002_when_checker_runs_the_scan(scanned: Path, scan_cache: Path) -> 
     assert check(scanned, "SCAN002", scans=BANDIT_ONLY, run_scans=True, cache_dir=scan_cache).status == "pass"
 
 
+def test_scan001_checker_runs_bandit_on_files_under_dot_git_named_folders(tmp_path: Path, scan_cache: Path) -> None:
+    # bandit's default exclusions match ".git" anywhere in a path: .github/, or a workspace named *.git.
+    project = tmp_path / "ws.git" / "svc"
+    (project / ".github" / "scripts").mkdir(parents=True)
+    (project / ".github" / "scripts" / "release.py").write_text(UNSAFE)
+    result = check(project, "SCAN001", scans=BANDIT_ONLY, run_scans=True, cache_dir=scan_cache)
+    assert result.status == "pass", messages(result)
+    findings = check(project, "SCAN002", scans=BANDIT_ONLY, run_scans=True, cache_dir=scan_cache).findings
+    assert {(f.location.path, f.element) for f in findings} == {(".github/scripts/release.py", "bandit:B602")}
+
+
 def test_scan002_a_nosec_in_the_teams_code_does_not_hide_a_finding_from_the_scan_checker_runs(
     scanned: Path, scan_cache: Path
 ) -> None:
