@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from checker.discovery import Candidate
@@ -18,6 +19,43 @@ SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 _DECLARES_RESOURCES = re.compile(
     r"""(?m)(?:^|[{,?])[ \t]*(?:&\S+[ \t]+)?["']?Resources["']?[ \t]*:"""  # plain, quoted, anchored, flow, ? key
     r"""|\\(?:u0052|x52|U00000052)esources"""  # an escaped R
+)
+
+
+# Source code and documents: they may quote a template (a CDK assertion, a
+# README's example) without being one. One that parses as a template is judged
+# like any file; one that does not is not a broken template (no TPL001).
+_PROSE_OR_CODE = frozenset(
+    {
+        ".md",
+        ".markdown",
+        ".rst",
+        ".adoc",
+        ".html",
+        ".htm",
+        ".ipynb",
+        ".ts",
+        ".tsx",
+        ".js",
+        ".jsx",
+        ".mjs",
+        ".cjs",
+        ".py",
+        ".java",
+        ".kt",
+        ".go",
+        ".rb",
+        ".rs",
+        ".cs",
+        ".php",
+        ".scala",
+        ".swift",
+        ".sh",
+        ".ps1",
+        ".tf",
+        ".hcl",
+        ".snap",
+    }
 )
 
 
@@ -109,7 +147,7 @@ def load_template(candidate: Candidate, raw: bytes | None = None) -> Template | 
     try:
         data = load_text(text, relpath)
     except InputError as exc:
-        if sure or _DECLARES_RESOURCES.search(text):
+        if sure or (_DECLARES_RESOURCES.search(text) and PurePosixPath(relpath).suffix.lower() not in _PROSE_OR_CODE):
             return Template(relpath, digest, kind, candidate.stack, None, exc)
         return None  # YAML or JSON that is not CloudFormation (or not YAML at all)
     if not sure and not is_template(data):

@@ -338,3 +338,10 @@ def test_the_serverless_state_file_is_not_a_template(tmp_path: Path, write) -> N
     write(".serverless/cloudformation-template-update-stack.json", CFN_JSON)
     # Read for what it tells: the service and stage the framework names things after.
     assert _found(tmp_path) == {".serverless/cloudformation-template-update-stack.json": "serverless:orders-dev"}
+
+
+def test_documents_and_code_that_quote_a_template_are_not_broken_templates(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write("README.md", "# Starter\n\nDeploy this:\n\n```yaml\nResources:\n  Bucket:\n    Type: AWS::S3::Bucket\n```\n")
+    write("test/stack.test.ts", 'template.templateMatches({\n  "Resources": {},\n});\n')
+    write("broken.yaml", "Resources:\n  Bucket: [\n")
+    assert _found(tmp_path) == {"broken.yaml": "cloudformation:None"}  # only the YAML file is a (broken) template
