@@ -65,6 +65,9 @@ class Repository:
     # Every file git tracks in the project, dependency and build folders
     # included: a key committed under target/ or node_modules/ is committed.
     tracked: tuple[str, ...] = ()
+    # The top of the git checkout, when the root is below it (a monorepo
+    # service checked with --root at its own folder).
+    top: Path | None = None
 
     def path(self, relpath: str) -> Path:
         return self.root / relpath
@@ -209,4 +212,6 @@ def load_repository(root: Path, project: str) -> Repository:
         if (root / p).is_file()
     )
     everything = sorted(p for p in listed | untracked if (root / p).is_file())
-    return Repository(root, project, tuple(files), True, frozenset(listed - changed - untracked), tuple(everything))
+    return Repository(
+        root, project, tuple(files), True, frozenset(listed - changed - untracked), tuple(everything), git_top
+    )

@@ -131,15 +131,18 @@ CODEOWNERS_LOCATIONS = ("CODEOWNERS", ".github/CODEOWNERS", ".gitlab/CODEOWNERS"
 
 def read_codeowners(repository: Repository) -> Codeowners | None:
     """The CODEOWNERS file that applies: the project's, else (a monorepo's)
-    the one at the top of the checkout; with the lines that assign owners."""
-    prefix = repository.project + "/" if repository.project else ""
-    for base in dict.fromkeys((prefix, "")):
+    the one at the root or at the top of the git checkout; with the lines
+    that assign owners. Named relative to the root."""
+    folders = [repository.root / repository.project, repository.root]
+    if repository.top is not None:
+        folders.append(repository.top)
+    for folder in dict.fromkeys(folders):
         for location in CODEOWNERS_LOCATIONS:
-            candidate = repository.path(base + location)
+            candidate = folder / location
             if candidate.is_file():
                 text = candidate.read_text(encoding="utf-8", errors="replace")
                 entries = sum(1 for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#"))
-                return Codeowners(base + location, entries)
+                return Codeowners(display_path(candidate, repository.root), entries)
     return None
 
 

@@ -446,6 +446,16 @@ def test_repo002_codeowners(tmp_path: Path) -> None:
     assert check(tmp_path, "REPO002").status == "pass"
 
 
+def test_repo002_the_checkouts_codeowners_applies_to_a_service_checked_from_its_own_folder(tmp_path: Path) -> None:
+    (tmp_path / ".github").mkdir()
+    (tmp_path / ".github" / "CODEOWNERS").write_text("* @acme/team\n")
+    service = tmp_path / "services" / "orders"
+    service.mkdir(parents=True)
+    (service / "app.py").write_text("VERSION = 1\n")
+    _in_git(tmp_path)
+    assert check(service, "REPO002").status == "pass"  # --root is the service, the checkout's top holds the file
+
+
 # TPL002 --------------------------------------------------------------------
 
 
