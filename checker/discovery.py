@@ -207,6 +207,7 @@ class _Walker:
         self.seen_assemblies: set[Path] = set()
         self.evidence: list[Candidate] = []
         self._namespaces: dict[Path, str | None] = {}
+        self.evidence_searched = False
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
@@ -269,12 +270,20 @@ class _Walker:
         for output in sorted(outputs | ({top / "cdk.out", top / ".serverless"} if top.is_dir() else set())):
             if output.is_dir() and not self._listed(output):
                 yield from self._walk_disk(output)
+            elif output in outputs and not output.exists():
+                # An app whose templates exist only once synthesized or packaged: say so, never pass silently.
+                self.skip(
+                    self.rel(output),
+                    "build output not there: synthesize or package the app (cdk synth, serverless package) "
+                    "before checker check, or its templates are not judged",
+                )
         if self.find_evidence:
-            self._find_evidence(top)
+            self.find_evidence_under(top)
 
-    def _find_evidence(self, top: Path) -> None:
+    def find_evidence_under(self, top: Path) -> None:
         """Coverage reports and scan results are build output git usually
         ignores: found on disk by name, outside dependency folders."""
+        self.evidence_searched = True
         seen = {c.relpath for c in self.evidence}
         for dirpath, dirnames, filenames in os.walk(top):
             here = Path(dirpath)
@@ -289,6 +298,7 @@ class _Walker:
         return any(p.startswith(rel + "/") for p in self.listing or ())
 
     def _walk_disk(self, top: Path) -> Iterator[Candidate]:
+        self.evidence_searched |= self.find_evidence  # file() takes the evidence it meets
         for dirpath, dirnames, filenames in os.walk(top):
             here = Path(dirpath)
             if here.name == "cdk.out" or ((here / "manifest.json").is_file() and (here / "tree.json").is_file()):
@@ -449,6 +459,10 @@ def discover(
             named = walker.candidate(template, explicit=False)
             if named is not None:
                 found[relpath] = named
+    if find_evidence and not walker.evidence_searched:
+        # Files were named, no folder walked: the repository rules still need
+        # the evidence of the project they judge (the root, for files).
+        walker.find_evidence_under(root)
     candidates = tuple(_with_stack(c, walker.stacks) for _, c in sorted(found.items()))
     return Discovery(root, candidates, tuple(walker.skipped), tuple(walker.evidence), walker.tracked)
 

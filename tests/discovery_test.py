@@ -345,3 +345,22 @@ def test_documents_and_code_that_quote_a_template_are_not_broken_templates(tmp_p
     write("test/stack.test.ts", 'template.templateMatches({\n  "Resources": {},\n});\n')
     write("broken.yaml", "Resources:\n  Bucket: [\n")
     assert _found(tmp_path) == {"broken.yaml": "cloudformation:None"}  # only the YAML file is a (broken) template
+
+
+def test_naming_a_template_still_finds_the_projects_evidence(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write("services/orders/template.yaml", "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n")
+    write("services/orders/coverage.xml", "<coverage/>\n")
+    found = discover([tmp_path / "services" / "orders" / "template.yaml"], tmp_path)
+    assert [c.relpath for c in found.evidence] == ["services/orders/coverage.xml"]
+    assert discover([tmp_path / "services" / "orders" / "template.yaml"], tmp_path, find_evidence=False).evidence == ()
+
+
+def test_a_cdk_app_that_was_not_synthesized_is_named_among_the_skipped(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    write("infra/cdk.json", '{"app": "npx ts-node bin/app.ts"}')
+    write("infra/bin/app.ts", "new App();\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
+    skipped = {s.relpath: s.reason for s in discover([tmp_path], tmp_path).skipped}
+    assert skipped["infra/cdk.out"].startswith("build output not there: synthesize or package the app")
