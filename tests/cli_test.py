@@ -44,7 +44,7 @@ def test_pass_exits_0(tmp_path, write, capsys, monkeypatch) -> None:  # type: ig
     write("infra/good.yaml", GOOD)
     code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--templates-only")
     assert code == 0
-    assert out.splitlines()[-1].startswith("PASS: rules 11 passed, 13 skipped; 0 finding(s) in 1 template(s)")
+    assert out.splitlines()[-1].startswith("PASS: rules 11 passed, 13 skipped; 0 finding(s), 1 template(s) judged")
 
 
 def test_fail_exits_1_and_names_file_line_resource_why_and_fix(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -138,7 +138,16 @@ def test_same_inputs_give_the_same_report_apart_from_timestamps(tmp_path, write,
 def test_output_file_and_two_formats(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     write("t.yaml", GOOD)
     code, out, _ = run(
-        capsys, monkeypatch, tmp_path, "check", "--format", "json", "--output", "r.json", "--format", "text",
+        capsys,
+        monkeypatch,
+        tmp_path,
+        "check",
+        "--format",
+        "json",
+        "--output",
+        "r.json",
+        "--format",
+        "text",
         "--templates-only",
     )
     assert code == 0
@@ -219,15 +228,29 @@ def test_version_help_and_module_entry_point() -> None:
 def test_bundled_example_passes_with_one_warning_and_shows_its_evidence(capsys, monkeypatch, scan_cache) -> None:  # type: ignore[no-untyped-def]
     jsonschema = pytest.importorskip("jsonschema")
     code, out, _ = run(
-        capsys, monkeypatch, REPO, "check", "examples/app", "--run-scans", "--cache", str(scan_cache),
-        "--format", "json", "--output", str(scan_cache / "example.json"), "--format", "text",
+        capsys,
+        monkeypatch,
+        REPO,
+        "check",
+        "examples/app",
+        "--run-scans",
+        "--cache",
+        str(scan_cache),
+        "--format",
+        "json",
+        "--output",
+        str(scan_cache / "example.json"),
+        "--format",
+        "text",
     )
     assert code == 0, out
     assert "WARN NAME001" in out and "examples/app/template.yaml:58 AuditLogGroup" in out
     assert "coverage: examples/app/coverage.xml (cobertura): lines 100.0%, branches 100.0%" in out
     assert re.search(r"^scan: bandit [\d.]+ \(ran\): 1 of 1 file\(s\), no findings", out, re.M)
     assert re.search(r"^scan: checkov [\d.]+ \(ran\): 3 of 3 file\(s\), \d+ finding\(s\)", out, re.M)
-    assert out.splitlines()[-1].startswith("PASS: rules 1 warned, 20 passed, 3 skipped; 1 finding(s) in 3 template(s)")
+    assert out.splitlines()[-1].startswith(
+        "PASS: rules 1 warned, 20 passed, 3 skipped; 1 finding(s), 3 template(s) judged"
+    )
     report = json.loads((scan_cache / "example.json").read_text())
     jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)
     kinds = sorted((e["kind"], e.get("tool", e.get("path"))) for e in report["predicate"]["evidence"])

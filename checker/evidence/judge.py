@@ -176,6 +176,9 @@ def _evidence_entries(facts: RepositoryFacts, evidence: Evidence) -> list[dict[s
             "excluded": sorted(scope.excluded),
             "unread": summary["unread_configs"],
             "unreported": [{"path": p, "lines": len(lines)} for p, lines in sorted(scope.unreported.items())],
+            # The figures the coverage rules judged: merged over the current reports, over this scope.
+            "current_reports": summary["current_reports"],
+            **{key: summary[key] for key in ("lines_total", "lines_covered", "line_percent", "branch_percent")},
         }
     )
     digests = {f.relpath: f.sha256 for f in evidence.files}

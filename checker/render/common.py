@@ -80,6 +80,13 @@ def _listed(paths: Sequence[str], limit: int = 5) -> str:
 def _scope_lines(entry: Mapping[str, Any]) -> list[str]:
     """What coverage was measured over, when anything besides the reports' files counts or was left out."""
     lines = []
+    if entry["current_reports"]:
+        figure = "no executable line" if entry["line_percent"] is None else f"lines {entry['line_percent']}%"
+        branches = f", branches {entry['branch_percent']}%" if entry["branch_percent"] is not None else ""
+        lines.append(
+            f"coverage judged: {figure}{branches} ({entry['lines_covered']} of {entry['lines_total']} lines), "
+            f"merged over {len(entry['current_reports'])} current report(s)"
+        )
     if entry["sources"]:
         line = f"coverage sources: {entry['sources']} file(s), named by {', '.join(entry['defined_by'])}"
         if entry["unmeasured"]:
@@ -91,7 +98,11 @@ def _scope_lines(entry: Mapping[str, Any]) -> list[str]:
     if entry["omit_refused"]:
         refused = [f"{o['path']} ({o['by']})" for o in entry["omit_refused"]]
         lines.append(f"coverage omits refused (outside delegate.coverage_omit, still counted): {_listed(refused)}")
-    lines += [f"coverage configuration not read: {why}" for why in entry["unread"]]
+    unread: dict[str, list[str]] = {}
+    for text in entry["unread"]:
+        name, _, why = text.partition(": ")
+        unread.setdefault(why, []).append(name)
+    lines += [f"coverage configuration not read ({why}): {_listed(names)}" for why, names in unread.items()]
     if entry["unreported"]:
         counted = [f"{u['path']} ({u['lines']})" for u in entry["unreported"]]
         lines.append(f"coverage: statements the reports left out (exclusions) count, uncovered: {_listed(counted)}")

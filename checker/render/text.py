@@ -122,7 +122,7 @@ def render(statement: Mapping[str, Any], rules: Mapping[str, RuleMeta], *, color
     parts = [f"{count} {word}" for word, count in tally.items() if count]
     lines.append(
         f"{_style(verdict, _STATUS_STYLE['pass' if verdict == 'PASS' else 'fail'], color)}: "
-        f"rules {', '.join(parts) or 'none'}; {predicate['summary']['findings']} finding(s) in "
-        f"{templates} template(s); policy {policy['name']} {policy['version']} ({policy['digest']})"
+        f"rules {', '.join(parts) or 'none'}; {predicate['summary']['findings']} finding(s), "
+        f"{templates} template(s) judged; policy {policy['name']} {policy['version']} ({policy['digest']})"
     )
     return "\n".join(lines) + "\n"
