@@ -107,8 +107,8 @@ class Discovery:
     candidates: tuple[Candidate, ...]
     skipped: tuple[Skipped, ...]
     evidence: tuple[Candidate, ...] = ()  # files named like coverage reports or scan results
-    # What git tracks (commit or index), when a folder was walked in a checkout;
-    # an untracked template identical to a tracked one is judged as a copy of it.
+    # The commit's files, when a folder was walked in a checkout; a template
+    # not in the commit identical to one that is, is judged as a copy of it.
     tracked: frozenset[str] | None = None
 
 
@@ -179,10 +179,10 @@ def _output_folder(config: Path, default: str) -> str:
     return output if isinstance(output, str) and output else default
 
 
-def _git_files(root: Path) -> tuple[list[str], frozenset[str]] | None:
+def _git_files(root: Path) -> tuple[list[str], frozenset[str], frozenset[str]] | None:
     """Root-relative files of the commit, of the index (submodules included)
-    and untracked but not ignored, and which of them are tracked (in the
-    commit or the index); None outside a git checkout. The commit's own list
+    and untracked but not ignored, which of them are tracked (in the commit
+    or the index), and which are in the commit; None outside a git checkout. The commit's own list
     counts: a file taken out of the index (`git rm --cached`) is still in
     the commit a report names."""
     from checker.provenance import git
@@ -193,7 +193,8 @@ def _git_files(root: Path) -> tuple[list[str], frozenset[str]] | None:
     if tracked is None or others is None:
         return None
     known = frozenset(p for p in "\0".join((committed, tracked)).split("\0") if p)
-    return sorted(known | {p for p in others.split("\0") if p}), known
+    in_commit = frozenset(p for p in committed.split("\0") if p)
+    return sorted(known | {p for p in others.split("\0") if p}), known, in_commit
 
 
 class _Walker:
@@ -208,12 +209,13 @@ class _Walker:
         self.evidence: list[Candidate] = []
         self._namespaces: dict[Path, str | None] = {}
         self.evidence_searched = False
+        self._venvs: dict[str, bool] = {}
 
     def rel(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
     @cached_property
-    def _git(self) -> tuple[list[str], frozenset[str]] | None:
+    def _git(self) -> tuple[list[str], frozenset[str], frozenset[str]] | None:
         return _git_files(self.root)
 
     @property
@@ -223,11 +225,13 @@ class _Walker:
         return self._git[0] if self._git is not None else None
 
     @property
-    def tracked(self) -> frozenset[str] | None:
-        """The files git tracks, when git was asked (a folder was walked)."""
+    def committed(self) -> frozenset[str] | None:
+        """The files of the commit (HEAD), when git was asked (a folder was
+        walked). Only these own untracked copies: a file merely staged is
+        no more reviewed than the copy."""
         if "_git" not in self.__dict__ or self._git is None:
             return None
-        return self._git[1]
+        return self._git[2]
 
     def skip(self, relpath: str, reason: str) -> None:
         if relpath not in self._skipped_paths:
@@ -256,6 +260,10 @@ class _Walker:
         for relpath in inside:
             path = self.root / relpath
             name = PurePosixPath(relpath).name
+            held = self._untracked_elsewhere(relpath)
+            if held is not None:
+                self.skip(*held)
+                continue
             if name in BUILD_OUTPUTS:
                 output = Path(os.path.realpath(path.parent / _output_folder(path, BUILD_OUTPUTS[name])))
                 if self.inside_root(output):
@@ -279,6 +287,30 @@ class _Walker:
                 )
         if self.find_evidence:
             self.find_evidence_under(top)
+
+    def _untracked_elsewhere(self, relpath: str) -> tuple[str, str] | None:
+        """(folder, why) for an untracked file in a dependency or tool folder
+        (a node_modules git does not ignore, a virtual environment, a CDK
+        asset copy): not the team's, so not judged; the folder is listed.
+        What git tracks is the team's wherever it sits."""
+        tracked = self._git[1] if self._git is not None else frozenset()
+        if relpath in tracked:
+            return None
+        parts = PurePosixPath(relpath).parts[:-1]
+        for depth, part in enumerate(parts):
+            folder = "/".join(parts[: depth + 1])
+            if part in SKIP_DIRS or part == ".venv":
+                return folder, "untracked dependency or tool folder, not walked (git does not ignore it)"
+            if depth and parts[depth - 1] == "cdk.out" and part.startswith("asset."):
+                return folder, "CDK asset folder (bundled code; the assembly's templates are in its manifest)"
+            if self._venv(folder):
+                return folder, "untracked virtual environment, not walked (git does not ignore it)"
+        return None
+
+    def _venv(self, folder: str) -> bool:
+        if folder not in self._venvs:
+            self._venvs[folder] = _is_venv(self.root / folder)
+        return self._venvs[folder]
 
     def find_evidence_under(self, top: Path) -> None:
         """Coverage reports and scan results are build output git usually
@@ -464,7 +496,7 @@ def discover(
         # the evidence of the project they judge (the root, for files).
         walker.find_evidence_under(root)
     candidates = tuple(_with_stack(c, walker.stacks) for _, c in sorted(found.items()))
-    return Discovery(root, candidates, tuple(walker.skipped), tuple(walker.evidence), walker.tracked)
+    return Discovery(root, candidates, tuple(walker.skipped), tuple(walker.evidence), walker.committed)
 
 
 def _with_stack(candidate: Candidate, stacks: dict[Path, str]) -> Candidate:

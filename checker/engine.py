@@ -212,11 +212,12 @@ def evaluate(
 
 
 def fold_copies(outcomes: Sequence[TemplateOutcome], tracked: frozenset[str] | None) -> list[TemplateOutcome]:
-    """Judge an untracked copy of a tracked template (a build folder's) as the
-    tracked one: same content, same stack, same kind. The tracked path owns
-    its findings, so a waiver written for a copy's path (which anyone can
-    place anywhere) cannot capture them; the copies are listed on it. A
-    template with no tracked original keeps its own path and findings."""
+    """Judge a copy of a committed template (a build folder's) as the
+    committed one: same content, same stack, same kind. The committed path
+    owns its findings, each of which names the copies; a waiver scoped by
+    path covers such a finding only if it covers every copy's path too
+    (Waiver.matches), so no path can lend a waiver to another. A template
+    with no committed original keeps its own path and findings."""
     if not tracked:
         return list(outcomes)
     groups: dict[tuple[str, str | None, str], list[TemplateOutcome]] = {}
@@ -240,14 +241,17 @@ def fold_copies(outcomes: Sequence[TemplateOutcome], tracked: frozenset[str] | N
             merged.setdefault(outcome.summary.path, outcome)
             continue
         base = merged.get(owner.summary.path, owner)
-        findings = {rule: set(found) for rule, found in base.findings.items()}
+        copy_paths = tuple(sorted({*base.summary.copies, outcome.summary.path}))
+
+        def at_owner(f: Finding, path: str = owner.summary.path, also: tuple[str, ...] = copy_paths) -> Finding:
+            return replace(f, location=replace(f.location, path=path, copies=also))
+
+        findings = {rule: {at_owner(f) for f in found} for rule, found in base.findings.items()}
         for rule, found in outcome.findings.items():  # a copy in a rule's scope the owner is not in
-            findings.setdefault(rule, set()).update(
-                replace(f, location=replace(f.location, path=owner.summary.path)) for f in found
-            )
+            findings.setdefault(rule, set()).update(at_owner(f) for f in found)
         merged[owner.summary.path] = replace(
             base,
-            summary=replace(base.summary, copies=tuple(sorted({*base.summary.copies, outcome.summary.path}))),
+            summary=replace(base.summary, copies=copy_paths),
             findings={rule: tuple(sorted(found, key=_finding_key)) for rule, found in findings.items()},
             errors={**outcome.errors, **base.errors},
             in_scope=tuple(dict.fromkeys((*base.in_scope, *outcome.in_scope))),
@@ -405,6 +409,8 @@ def describe_findings(result: RuleResult) -> list[dict[str, Any]]:
         }
         if loc.construct is not None:
             out["location"]["construct"] = loc.construct
+        if loc.copies:
+            out["location"]["copies"] = list(loc.copies)
         if finding.element is not None:
             out["element"] = finding.element
         if waiver is not None:

@@ -39,6 +39,11 @@ _SKIP_DIRS = frozenset(
         ".gradle",
         "target",
         ".checker-cache",
+        # Build output: copies of the team's code and templates (the templates
+        # are judged through discovery; the code through its tracked original).
+        "cdk.out",
+        ".aws-sam",
+        ".serverless",
     }
 )
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
@@ -211,7 +216,7 @@ def load_repository(root: Path, project: str) -> Repository:
         for p in listed | {u for u in untracked if not _SKIP_DIRS.intersection(PurePosixPath(u).parts)}
         if (root / p).is_file()
     )
-    everything = sorted(p for p in listed | untracked if (root / p).is_file())
-    return Repository(
-        root, project, tuple(files), True, frozenset(listed - changed - untracked), tuple(everything), git_top
-    )
+    # What REPO003 reads: every tracked file in any folder, and untracked ones
+    # outside dependency and build folders (a node_modules git does not ignore
+    # holds the documentation's example keys, not the team's).
+    return Repository(root, project, tuple(files), True, frozenset(listed - changed - untracked), tuple(files), git_top)

@@ -95,6 +95,9 @@ class Location:
     # The CDK construct that made the resource (its aws:cdk:path), for
     # synthesized templates: set by the engine, never by a rule.
     construct: str | None = None
+    # Untracked copies of the template judged as this one (build folders'):
+    # set by the engine; a waiver scoped by path must cover them too.
+    copies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -442,3 +442,42 @@ def test_identical_templates_are_not_folded_without_one_tracked_original(tmp_pat
     paths, templates = _iam001(tmp_path)
     assert paths == ["infra/app.yaml", "other/app.yaml"]
     assert all("copies" not in t for t in templates)
+
+
+def _waived_run(root: Path, glob: str) -> Any:
+    baseline = root.parent / "baseline.yaml"
+    baseline.write_text(
+        "schema_version: 1\nname: b\nversion: '1'\nrules: {IAM001: {enforce: error}}\nwaivers:\n"
+        f"  - {{rule: IAM001, scope: {{template: '{glob}'}}, reason: r, approved_by: x, expires: 2099-01-01}}\n"
+    )
+    request = CheckRequest(
+        paths=[root],
+        root=root,
+        environ={},
+        templates_only=True,
+        policies=[baseline],
+        now=datetime(2098, 12, 1, tzinfo=UTC),
+    )
+    (result,) = [r for r in run_check(request, load_registry()).evaluation.results if r.meta.id == "IAM001"]
+    return result
+
+
+def test_a_waiver_on_the_originals_path_does_not_follow_its_content_to_a_deployed_copy(tmp_path: Path) -> None:
+    # The deployed template is untracked build output; the team commits the same bytes under a waived path.
+    files = {"services/legacy/app.yaml": WILDCARD, "deploy/app.yaml": WILDCARD}
+    _git_repo(tmp_path, files, ["services/legacy/app.yaml"])
+    result = _waived_run(tmp_path, "services/legacy/*")
+    assert result.status == "fail"
+    (finding,) = result.findings
+    assert (finding.location.path, finding.location.copies) == ("services/legacy/app.yaml", ("deploy/app.yaml",))
+    assert _waived_run(tmp_path, "*").status == "waived"  # a waiver that covers every copy still does
+
+
+def test_only_a_committed_template_owns_copies_not_one_merely_staged(tmp_path: Path) -> None:
+    _git_repo(
+        tmp_path, {"README.md": "x\n", "services/legacy/app.yaml": WILDCARD, "deploy/app.yaml": WILDCARD}, ["README.md"]
+    )
+    subprocess.run(["git", "-C", str(tmp_path), "add", "services/legacy/app.yaml"], check=True)
+    paths, templates = _iam001(tmp_path)
+    assert paths == ["deploy/app.yaml", "services/legacy/app.yaml"]
+    assert all("copies" not in t for t in templates)

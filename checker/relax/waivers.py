@@ -43,9 +43,23 @@ class Waiver:
     relaxation: str = ""  # the team-side file that carried it; "" for the baseline's own
 
     def matches(self, rule: str, finding: Finding) -> bool:
-        loc = finding.location
+        """Whether this waiver covers ``finding``. A finding on a template that
+        untracked copies were judged as is covered only when the waiver covers
+        it at every one of those paths (as it would have to without folding):
+        content placed at a waived path cannot carry a waiver to the copy that
+        is deployed. An inline waiver is part of the content, the same in every copy."""
         if rule != self.rule:
             return False
+        loc = finding.location
+        if not loc.copies or self.kind == "inline":
+            return self._matches_at(rule, finding)
+        return all(
+            self._matches_at(rule, replace(finding, location=replace(loc, path=path, copies=())))
+            for path in (loc.path, *loc.copies)
+        )
+
+    def _matches_at(self, rule: str, finding: Finding) -> bool:
+        loc = finding.location
         # An adoption baseline entry matches by fingerprint and by what it shows.
         if self.fingerprint is not None and fingerprint(rule, finding) != self.fingerprint:
             return False
