@@ -52,7 +52,7 @@ def never_called(x):
     return y
 '''
 
-CALC_TESTS = '''\
+CALC_TESTS = """\
 from pkg.calc import classify
 
 
@@ -62,7 +62,7 @@ def test_positive():
 
 def test_negative():
     assert classify(-1) == "negative"
-'''
+"""
 
 
 def run_coverage(project: Path, *extra: str) -> None:

@@ -364,3 +364,19 @@ def test_a_cdk_app_that_was_not_synthesized_is_named_among_the_skipped(tmp_path:
     subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
     skipped = {s.relpath: s.reason for s in discover([tmp_path], tmp_path).skipped}
     assert skipped["infra/cdk.out"].startswith("build output not there: synthesize or package the app")
+
+
+def test_untracked_dependency_folders_git_does_not_ignore_are_listed_not_judged(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    write("template.yaml", CFN_JSON)
+    write("node_modules/serverless/core-cloudformation-template.json", CFN_JSON)
+    write("cdk.out/asset.3f2a/template.json", CFN_JSON)
+    write(".venv/pyvenv.cfg", "home = /usr\n")
+    write(".venv/lib/t.json", CFN_JSON)
+    write("vendored/node_modules/lib/t.json", CFN_JSON)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "template.yaml", "vendored"], check=True)
+    assert set(_found(tmp_path)) == {"template.yaml", "vendored/node_modules/lib/t.json"}  # tracked: the team's
+    skipped = {s.relpath for s in discover([tmp_path], tmp_path).skipped}
+    assert {"node_modules", "cdk.out/asset.3f2a", ".venv"} <= skipped

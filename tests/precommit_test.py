@@ -61,7 +61,6 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
     assert "Failed" in done.stdout and "bad.yaml:10 P:" in done.stdout and "IAM001" in done.stdout
 
 
-
 # Libraries a hook run must not pay for: they load only on the paths that use them.
 HEAVY = {"samtranslator", "cryptography", "checkov", "bandit", "coverage", "boto3", "multiprocessing", "concurrent"}
 PROBE = """

@@ -517,6 +517,22 @@ def test_repo003_finds_a_key_committed_in_any_folder(tmp_path: Path, folder: str
     assert [(f.location.path, f.location.line) for f in result.findings] == [(f"{folder}/signing.pem", 2)]
 
 
+def test_repo003_untracked_dependencies_are_not_the_teams_keys(tmp_path: Path) -> None:
+    key_id, secret = (
+        "AKIA" + "2E0A8F3B244C9986",
+        "7iT3Vd9hYqN2xR0pLk5s" + "Wm8bZc1uHj4gEf6oAa0B",
+    )  # split: not key-shaped here
+    doc = f"aws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
+    (tmp_path / "node_modules" / "aws-sdk").mkdir(parents=True)
+    (tmp_path / "node_modules" / "aws-sdk" / "README.md").write_text(doc)
+    (tmp_path / "app.py").write_text("VERSION = 1\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "app.py")
+    assert check(tmp_path, "REPO003").status == "pass"
+    _git(tmp_path, "add", "-f", "node_modules")
+    assert check(tmp_path, "REPO003").status == "fail"  # committed: it is in the repository for good
+
+
 def test_excluded_paths_are_out_of_the_repository_rules_too(tmp_path: Path) -> None:
     (tmp_path / "vendor").mkdir()
     (tmp_path / "vendor" / "id_rsa").write_text("not even a key\n")
