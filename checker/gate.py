@@ -116,14 +116,14 @@ def _shown(path: Path, root: Path) -> str:
 
 def display_path(path: Path, root: Path) -> str:
     """How a file is named in findings, reports and approvals: relative to the
-    root when inside it (so an approval made at the root matches); outside it,
-    as given when given relative, else relative to the root (``../artifacts/
-    lcov.info``): a signed report names no absolute path of the machine."""
+    root (so an approval made at the root matches), ``../artifacts/lcov.info``
+    outside it. A signed report names no absolute path of the machine, and
+    the name always leads from the root to the file that was read."""
     real, top = Path(os.path.realpath(path)), Path(os.path.realpath(root))
     try:
         return real.relative_to(top).as_posix()
     except ValueError:
-        return Path(os.path.relpath(real, top)).as_posix() if path.is_absolute() else path.as_posix()
+        return Path(os.path.relpath(real, top)).as_posix()
 
 
 def _cli_excludes(request: CheckRequest, policy: Policy) -> list[Exclude]:

@@ -318,3 +318,28 @@ def test_the_report_names_no_absolute_path_of_the_build_machine(tmp_path, write,
     predicate = json.loads(text)["predicate"]
     assert predicate["policy"]["layers"][0]["path"] == "../artifacts/baseline.yaml"
     assert [e["path"] for e in predicate["evidence"] if e["kind"] == "coverage"] == ["../artifacts/lcov.info"]
+
+
+def test_evidence_named_relative_to_the_working_directory_is_named_from_the_root(
+    tmp_path, write, capsys, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    write("repo/infra/good.yaml", GOOD)
+    write("art/lcov.info", "TN:\nSF:infra/good.yaml\nDA:1,1\nend_of_record\n")
+    out = tmp_path / "report.json"
+    run(
+        capsys,
+        monkeypatch,
+        tmp_path,
+        "check",
+        "repo",
+        "--root",
+        "repo",
+        "--evidence",
+        "art/lcov.info",
+        "--format",
+        "json",
+        "--output",
+        str(out),
+    )
+    predicate = json.loads(out.read_text())["predicate"]
+    assert [e["path"] for e in predicate["evidence"] if e["kind"] == "coverage"] == ["../art/lcov.info"]
