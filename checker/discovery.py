@@ -185,13 +185,14 @@ def _git_files(root: Path) -> tuple[list[str], frozenset[str], frozenset[str]] |
     or the index), and which are in the commit; None outside a git checkout. The commit's own list
     counts: a file taken out of the index (`git rm --cached`) is still in
     the commit a report names."""
-    from checker.provenance import git
+    from checker.provenance import git, refuse_unwritable_names
 
     committed = git(root, "ls-tree", "-r", "-z", "--name-only", "HEAD") or ""  # none before a first commit
     tracked = git(root, "ls-files", "-z", "--cached", "--recurse-submodules")
     others = git(root, "ls-files", "-z", "--others", "--exclude-standard")
     if tracked is None or others is None:
         return None
+    refuse_unwritable_names("\0".join((committed, tracked, others)).split("\0"))
     known = frozenset(p for p in "\0".join((committed, tracked)).split("\0") if p)
     in_commit = frozenset(p for p in committed.split("\0") if p)
     return sorted(known | {p for p in others.split("\0") if p}), known, in_commit
@@ -330,9 +331,12 @@ class _Walker:
         return any(p.startswith(rel + "/") for p in self.listing or ())
 
     def _walk_disk(self, top: Path) -> Iterator[Candidate]:
+        from checker.provenance import refuse_unwritable_names
+
         self.evidence_searched |= self.find_evidence  # file() takes the evidence it meets
         for dirpath, dirnames, filenames in os.walk(top):
             here = Path(dirpath)
+            refuse_unwritable_names(self.rel(here / name) for name in (*dirnames, *filenames))
             if here.name == "cdk.out" or ((here / "manifest.json").is_file() and (here / "tree.json").is_file()):
                 self.stacks.update(_cdk_stacks(here.resolve(), self.root, self.seen_assemblies))
             dirnames[:] = sorted(d for d in dirnames if self.keep_dir(here, d))

@@ -9,9 +9,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from checker.errors import InputError
 
 MAX_DIRTY_REASONS = 50
 
@@ -59,7 +61,10 @@ def git(cwd: Path, *args: str, timeout: float = 30, index: Path | None = None) -
         done = subprocess.run(
             ["git", "--no-replace-objects", "-C", str(cwd), *args],
             capture_output=True,
-            text=True,
+            # File names are bytes to git: one that is not UTF-8 comes through
+            # as surrogate escapes, for the caller to refuse by name.
+            encoding="utf-8",
+            errors="surrogateescape",
             timeout=timeout,
             check=False,
             env=env,
@@ -67,6 +72,21 @@ def git(cwd: Path, *args: str, timeout: float = 30, index: Path | None = None) -
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout if done.returncode == 0 else None
+
+
+def refuse_unwritable_names(names: Iterable[str]) -> None:
+    """An input error for the first file name that is not UTF-8 text: the
+    report names every file it judges, and cannot name that one."""
+    for name in names:
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise InputError(
+                "a file name that is not UTF-8 text",
+                path=shown,
+                hint="rename it: checker names every file it judges in a UTF-8 report",
+            ) from None
 
 
 def git_text(root: Path, *args: str) -> str | None:

@@ -343,3 +343,42 @@ def test_evidence_named_relative_to_the_working_directory_is_named_from_the_root
     )
     predicate = json.loads(out.read_text())["predicate"]
     assert [e["path"] for e in predicate["evidence"] if e["kind"] == "coverage"] == ["../art/lcov.info"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("t.json", '{"Resources": {"Bad\\udcffName": {"Type": "AWS::SQS::Queue"}}}', "t.json:1"),
+        ("y.yaml", 'Resources:\n  "Q\\udcff":\n    Type: AWS::SQS::Queue\n', "y.yaml:2"),
+    ],
+)
+def test_a_lone_surrogate_escape_is_a_broken_template_not_a_crash(  # type: ignore[no-untyped-def]
+    tmp_path, write, capsys, monkeypatch, name: str, text: str, where: str
+) -> None:
+    write(name, text)
+    out = tmp_path / "report.json"
+    code, _, err = run(
+        capsys, monkeypatch, tmp_path, "check", "--templates-only", "--format", "json", "--output", str(out)
+    )
+    assert code == 1 and "internal error" not in err
+    (tpl001,) = [r for r in json.loads(out.read_text())["predicate"]["results"] if r["rule"] == "TPL001"]
+    assert "lone UTF-16 surrogate" in tpl001["findings"][0]["message"]
+
+
+def test_evidence_with_a_lone_surrogate_is_an_input_error_naming_it(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    write("infra/good.yaml", GOOD)
+    write("coverage.json", '{"meta": {}, "files": {"bu\\udcffild/app.py": {"executed_lines": [1]}}}')
+    code, _, err = run(capsys, monkeypatch, tmp_path, "check", "--format", "json", "--output", str(tmp_path / "r.json"))
+    assert code == 2 and "coverage.json:1: an escape stands for half a character" in err
+
+
+@pytest.mark.parametrize("in_git", [True, False])
+def test_a_file_name_that_is_not_utf8_is_an_input_error_naming_it(tmp_path, capsys, monkeypatch, in_git: bool) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    if in_git:
+        subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    with open(os.fsencode(tmp_path) + b"/bad\xff.yaml", "w") as handle:
+        handle.write(GOOD)
+    code, _, err = run(capsys, monkeypatch, tmp_path, "check", "--templates-only")
+    assert code == 2 and "bad\\xff.yaml: a file name that is not UTF-8 text" in err

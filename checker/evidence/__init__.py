@@ -44,6 +44,16 @@ class Content:
 
     @cached_property
     def json(self) -> Any:
+        if b"\\u" in self.raw or b"\\U" in self.raw:
+            from checker.loaders import lone_surrogate
+
+            line = lone_surrogate(self.raw.decode("utf-8", errors="replace"))
+            if line is not None:
+                raise InputError(
+                    "an escape stands for half a character (a lone UTF-16 surrogate): not valid text",
+                    path=self.relpath,
+                    line=line,
+                )
         try:
             return json.loads(self.raw)
         except (ValueError, RecursionError) as exc:  # RecursionError: nesting deeper than any report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,31 @@ def decode_text(raw: bytes, display: str) -> str:
         raise InputError(f"not UTF-8 text (byte {exc.start})", path=display, field="encoding") from None
 
 
+# An escape of a UTF-16 surrogate that is not half of a pair (JSON and YAML
+# "\udcff"), or any surrogate written as YAML's "\U0000dcff": text no
+# encoder can write, which would otherwise surface as a crash when the report is.
+_LONE_SURROGATE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+    r"|\\U0000[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+
+
+def lone_surrogate(text: str) -> int | None:
+    """The line of an escape that stands for no character, or None."""
+    if "\\u" not in text and "\\U" not in text:
+        return None
+    match = _LONE_SURROGATE.search(text)
+    return None if match is None else text.count("\n", 0, match.start()) + 1
+
+
 def load_text(text: str, display: str) -> Any:
     """Parse JSON when the text is JSON, else YAML (as CloudFormation does)."""
+    line = lone_surrogate(text)
+    if line is not None:
+        raise InputError(
+            "an escape stands for half a character (a lone UTF-16 surrogate): not valid text", path=display, line=line
+        )
     try:
         return _load_text(text, display)
     except ValueError as exc:
