@@ -68,12 +68,8 @@ class PathResolver:
         if not candidates:
             return None
         for copy in copies:
-            try:
-                # Only a regular file inside the checkout (never a device or a link out of it).
-                if not copy.is_file() or not copy.resolve().is_relative_to(self.root):
-                    continue
-                digest = _digest(copy)
-            except OSError:
+            digest = self._sourced_digest(copy)
+            if digest is None:
                 continue
             same = [c for c in candidates if self._digest_of(c) == digest]
             if len(same) == 1:
@@ -82,11 +78,20 @@ class PathResolver:
 
     def _digest_of(self, relpath: str) -> str | None:
         if relpath not in self._digests:
-            try:
-                self._digests[relpath] = _digest(self.root / relpath)
-            except OSError:
-                self._digests[relpath] = None
+            self._digests[relpath] = self._sourced_digest(self.root / relpath)
         return self._digests[relpath]
+
+    def _sourced_digest(self, path: Path) -> str | None:
+        """The digest of a source-sized regular file inside the checkout; None
+        for anything else (a device, a link leading out, a huge blob): matching
+        by content reads only what could be a copy of the team's code."""
+        try:
+            real = path.resolve()
+            if not real.is_relative_to(self.root) or not real.is_file() or real.stat().st_size > _MAX_MATCHED_BYTES:
+                return None
+            return _digest(real)
+        except OSError:
+            return None
 
     def _by_tail(self, name: str, bases: Sequence[str] = ()) -> str | None:
         parts = PurePosixPath(name).parts
@@ -115,6 +120,9 @@ class PathResolver:
         if len(best) != 1 or best_len < min(2, len(parts)):
             return None
         return best[0]
+
+
+_MAX_MATCHED_BYTES = 16 * 1024 * 1024
 
 
 def _digest(path: Path) -> str:
