@@ -117,6 +117,7 @@ def judge_evidence(
         template_suppressions(root, templates) if _reads(active, "scans") else {},
         evidence_ages(repository, evidence.coverage, scans, policy.scans, templates),
         read_codeowners(repository) if _reads(active, "repo") else None,
+        scanner_configs=scanner_configs(repository) if _reads(active, "scans") else {},
     )
     if any(_reads(active, view) for view in ("coverage", "coverage_files", "new_code_coverage")):
         from checker.evidence.sources import coverage_scope
@@ -124,6 +125,37 @@ def judge_evidence(
         inputs = replace(inputs, coverage_scope=coverage_scope(repository, policy.coverage, evidence.coverage))
     facts = RepositoryFacts(inputs)
     return judge_repository(facts, active, policy.env), _evidence_entries(facts, evidence), skipped
+
+
+# Files a scanner reads from the folder it runs in (or is pointed at): they
+# can skip checks, lower severities or exclude paths.
+_SCANNER_CONFIGS = {
+    ".checkov.yaml": "checkov",
+    ".checkov.yml": "checkov",
+    ".cfnlintrc": "cfn-lint",
+    ".cfnlintrc.yaml": "cfn-lint",
+    ".cfnlintrc.yml": "cfn-lint",
+    ".cfnlintrc.json": "cfn-lint",
+    ".bandit": "bandit",
+}
+
+
+def scanner_configs(repository: Repository) -> dict[str, tuple[str, ...]]:
+    """The repository's scanner configuration files, by tool (a pyproject.toml
+    counts for bandit when it has a [tool.bandit] table)."""
+    found: dict[str, list[str]] = {}
+    for relpath in repository.files:
+        name = relpath.rsplit("/", 1)[-1]
+        tool = _SCANNER_CONFIGS.get(name)
+        if tool is None and name == "pyproject.toml":
+            try:
+                text = repository.path(relpath).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            tool = "bandit" if "[tool.bandit" in text else None
+        if tool is not None:
+            found.setdefault(tool, []).append(relpath)
+    return {tool: tuple(paths) for tool, paths in found.items()}
 
 
 CODEOWNERS_LOCATIONS = ("CODEOWNERS", ".github/CODEOWNERS", ".gitlab/CODEOWNERS", "docs/CODEOWNERS")

@@ -104,17 +104,16 @@ def read_bandit(content: Content, source: EvidenceFile, resolver: PathResolver) 
             raise _bad(
                 source, "a result lacks filename, line_number, test_id or issue_severity", f"results[{index}]"
             ) from None
-    # Results the team's own `# nosec` comments hid from this run (bandit counts them).
+    # Results the team's own run hid: `# nosec` comments (bandit counts them),
+    # and issues it found but left out of the results (-l/-i level filters:
+    # its totals count every issue found).
     totals = data["metrics"].get("_totals")
-    suppressed = (
-        sum(
-            value
-            for value in ((totals or {}).get(key) for key in ("nosec", "skipped_tests"))
-            if isinstance(value, int) and not isinstance(value, bool) and value > 0
-        )
-        if isinstance(totals, dict)
-        else 0
-    )
+    suppressed = 0
+    if isinstance(totals, dict):
+        counted = {k: v for k, v in totals.items() if isinstance(v, int) and not isinstance(v, bool)}
+        suppressed = max(0, counted.get("nosec", 0)) + max(0, counted.get("skipped_tests", 0))
+        found = sum(max(0, v) for k, v in counted.items() if str(k).startswith("SEVERITY."))
+        suppressed += max(0, found - len(data["results"]))
     failed = {str(e.get("filename")) for e in data.get("errors", []) if isinstance(e, dict)}
     scanned = frozenset(paths(name) for name in data["metrics"] if name != "_totals" and name not in failed)
     return [

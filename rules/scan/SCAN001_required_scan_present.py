@@ -74,6 +74,14 @@ class RequiredScanPresent:
                     "let checker run the scan (--run-scans ignores them), and ask for a waiver where a finding stands",
                     element=f"{tool}:suppressed",
                 )
+            for config in record["config_files"]:
+                yield finding_for(
+                    {**record, "path": config},
+                    f"the repository configures {tool} ({config}), and results the team's own run produced "
+                    "honour it (skipped checks, lowered severities, excluded paths): let checker run the scan "
+                    "(--run-scans reads no repository configuration), or remove it",
+                    element=f"{tool}:config:{config}",
+                )
             if not record["obtained"]:
                 yield finding_for(
                     record,

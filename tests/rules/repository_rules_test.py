@@ -284,6 +284,22 @@ def test_scan001_bandit_results_the_teams_nosec_suppressed_fail_the_requirement(
     assert check(scanned, "SCAN002", scans=BANDIT_ONLY).status == "pass"  # what SCAN001 is there to catch
 
 
+def test_scan001_bandit_results_filtered_by_level_in_the_teams_run_are_suppressions(scanned: Path) -> None:
+    _bandit(scanned, "-r", "-lll", "src")  # genuine output: B602 found, left out of the results by -lll
+    result = check(scanned, "SCAN001", scans=BANDIT_ONLY)
+    assert [f.element for f in result.findings] == ["bandit:suppressed"]
+
+
+def test_scan001_the_repositorys_scanner_configuration_counts_against_ingested_results(
+    scanned: Path, scan_cache: Path
+) -> None:
+    (scanned / ".bandit").write_text("[bandit]\nskips = B602\n")
+    _bandit(scanned, "-r", "src")
+    assert [f.element for f in check(scanned, "SCAN001", scans=BANDIT_ONLY).findings] == ["bandit:config:.bandit"]
+    ran = check(scanned, "SCAN001", scans=BANDIT_ONLY, run_scans=True, cache_dir=scan_cache)
+    assert ran.status == "pass"  # checker's own run reads no repository configuration
+
+
 @pytest.mark.parametrize(("status", "fails"), [("accepted", True), ("rejected", False), ("underReview", False)])
 def test_scan001_a_sarif_suppression_in_effect_is_the_teams_relaxation(scanned: Path, status: str, fails: bool) -> None:
     result = {

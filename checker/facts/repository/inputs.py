@@ -83,6 +83,9 @@ class RepoInputs:
     ages: Mapping[tuple[str, str], EvidenceAge] = field(default_factory=dict)
     codeowners: Codeowners | None = None
     coverage_scope: CoverageScope = field(default_factory=CoverageScope)
+    # The repository's own scanner configuration files, by tool (.checkov.yaml,
+    # .cfnlintrc, .bandit ...): a run the team made honours them.
+    scanner_configs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def iso(moment: float | None) -> str | None:

@@ -37,6 +37,7 @@ FIELDS = (
     "blocking",
     "suppressions",
     "suppressed",
+    "config_files",
 )
 
 
@@ -131,6 +132,10 @@ def build(facts: RepositoryFacts) -> list[dict[str, Any]]:
                 # Results the team's own run left out (# nosec, SARIF suppressions, checkov skips);
                 # a run checker made honours only in-template skips, which `suppressions` names.
                 "suppressed": sum(r.suppressed for r in reports if r.obtained == "ingested"),
+                # Configuration in the repository that a run the team made reads (checker's own runs do not).
+                "config_files": list(inputs.scanner_configs.get(tool, ()))
+                if any(r.obtained == "ingested" for r in reports)
+                else [],
             }
         )
     return records
