@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -413,27 +414,56 @@ class _Walker:
     def serverless_namespace(self, folder: Path) -> str | None:
         """``service-stage`` from the Serverless Framework's state file beside
         its output: the prefix of the names the framework derives, and its
-        default stack name. None when the file is missing or says neither."""
+        default stack name. Only from build output (a state file in the
+        commit is hand-made), and only for the service the committed
+        ``serverless.yml`` beside it names; None otherwise."""
         if folder not in self._namespaces:
-            self._namespaces[folder] = _serverless_namespace(folder / "serverless-state.json")
+            state = folder / "serverless-state.json"
+            committed = self.committed or frozenset()
+            made = self.inside_root(state) and self.rel(state) not in committed
+            service = _configured_service(folder.parent) if made else None
+            self._namespaces[folder] = _serverless_namespace(state, service) if service else None
         return self._namespaces[folder]
 
 
-def _serverless_namespace(state: Path) -> str | None:
+def _configured_service(app: Path) -> str | None:
+    """The ``service`` a Serverless app's YAML configuration names."""
+    for name in ("serverless.yml", "serverless.yaml"):
+        config = app / name
+        if not _regular(config):
+            continue
+        try:
+            text = config.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        match = re.search(r"^service:[ \t]*(?:\n[ \t]+name:[ \t]*)?[\"']?([A-Za-z0-9][A-Za-z0-9-]*)", text, re.M)
+        return match.group(1) if match else None
+    return None
+
+
+def _serverless_namespace(state: Path, service: str) -> str | None:
     try:
         if not _regular(state) or state.stat().st_size > 10 * MAX_FILE_BYTES:
             return None
         data = json.loads(state.read_bytes())
     except (OSError, ValueError, RecursionError):
         return None
-    service = data.get("service") if isinstance(data, dict) else None
-    name = service.get("service") if isinstance(service, dict) else None
+    body = data.get("service") if isinstance(data, dict) else None
+    name = body.get("service") if isinstance(body, dict) else None
     if isinstance(name, dict):  # older framework versions: service: {name: ...}
         name = name.get("name")
-    provider = service.get("provider") if isinstance(service, dict) else None
-    stage = provider.get("stage") if isinstance(provider, dict) else None
-    if isinstance(name, str) and isinstance(stage, str) and name.strip() and stage.strip():
-        return f"{name}-{stage}"
+    if name != service:
+        return None
+    # The stage the package was made for: its artifact folder names it
+    # (serverless/<service>/<stage>/...); provider.stage is only the
+    # configured default when --stage overrode it.
+    package = data.get("package") if isinstance(data, dict) else None
+    folder = package.get("artifactDirectoryName") if isinstance(package, dict) else None
+    parts = folder.split("/") if isinstance(folder, str) else []
+    provider = body.get("provider") if isinstance(body, dict) else None
+    stage = parts[2] if len(parts) > 2 and parts[1] == service else (provider or {}).get("stage")
+    if isinstance(stage, str) and stage.strip():
+        return f"{service}-{stage}"
     return None
 
 

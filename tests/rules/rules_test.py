@@ -134,15 +134,27 @@ SERVERLESS_OUTPUT = {
 }
 
 
+DEV = {"service": {"service": "orders", "provider": {"stage": "dev"}}}
+EVERY_NAME = {"HelloLambdaFunction", "HelloLogGroup", "OrdersTable", "ProdTable"}
+
+
 @pytest.mark.parametrize(
-    ("state", "flagged"),
+    ("state", "config", "flagged"),
     [
-        ({"service": {"service": "orders", "provider": {"stage": "dev"}}}, {"OrdersTable", "ProdTable"}),
-        (None, {"HelloLambdaFunction", "HelloLogGroup", "OrdersTable", "ProdTable"}),
+        (DEV, "service: orders\n", {"OrdersTable", "ProdTable"}),
+        (None, "service: orders\n", EVERY_NAME),
+        (DEV, None, EVERY_NAME),  # no configuration says which service this is
+        (DEV, "service: payments\n", EVERY_NAME),  # a state file for another service
+        # --stage prod: the artifact folder says prod whatever the configured default
+        (
+            {**DEV, "package": {"artifactDirectoryName": "serverless/orders/prod/1700000000"}},
+            "service: orders\n",
+            EVERY_NAME,
+        ),
     ],
 )
 def test_name001_names_the_serverless_framework_derives_from_the_stage_are_not_fixed(
-    tmp_path: Path, state: dict[str, Any] | None, flagged: set[str]
+    tmp_path: Path, state: dict[str, Any] | None, config: str | None, flagged: set[str]
 ) -> None:
     import json
 
@@ -151,8 +163,28 @@ def test_name001_names_the_serverless_framework_derives_from_the_stage_are_not_f
     (output / "cloudformation-template-update-stack.json").write_text(json.dumps(SERVERLESS_OUTPUT))
     if state is not None:
         (output / "serverless-state.json").write_text(json.dumps(state))
+    if config is not None:
+        (tmp_path / "serverless.yml").write_text(config + "provider: {name: aws}\n")
     policy = load_policy([default_policy_path()], REGISTRY)
     found = discover([tmp_path], tmp_path)
     templates = [t for t in (load_template(c) for c in found.candidates) if t is not None]
     (result,) = [r for r in evaluate(templates, REGISTRY, policy).results if r.meta.id == "NAME001"]
     assert {f.location.resource for f in result.findings} == flagged
+
+
+def test_name001_a_committed_state_file_is_hand_made_not_build_output(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    (tmp_path / ".serverless").mkdir()
+    (tmp_path / ".serverless" / "cloudformation-template-update-stack.json").write_text(json.dumps(SERVERLESS_OUTPUT))
+    (tmp_path / ".serverless" / "serverless-state.json").write_text(json.dumps(DEV))
+    (tmp_path / "serverless.yml").write_text("service: orders\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
+    subprocess.run(
+        ["git", "-C", str(tmp_path), "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "i"],
+        check=True,
+    )
+    found = discover([tmp_path], tmp_path)
+    assert [c.stack for c in found.candidates if c.relpath.endswith("stack.json")] == [None]
