@@ -411,6 +411,17 @@ class _Walker:
             return Candidate(path, relpath, explicit, "serverless", self.serverless_namespace(path.parent))
         return Candidate(path, relpath, explicit, hint)
 
+    def assembly_of(self, path: Path) -> Path | None:
+        """The outermost cloud assembly (a cdk.out, or a folder with a manifest
+        and a tree) that holds ``path``, inside the root."""
+        found = None
+        for parent in Path(os.path.realpath(path)).parents:
+            if not parent.is_relative_to(self.root):
+                break
+            if parent.name == "cdk.out" or ((parent / "manifest.json").is_file() and (parent / "tree.json").is_file()):
+                found = parent
+        return found
+
     def serverless_namespace(self, folder: Path) -> str | None:
         """``service-stage`` from the Serverless Framework's state file beside
         its output: the prefix of the names the framework derives, and its
@@ -525,6 +536,13 @@ def discover(
             named = walker.candidate(template, explicit=False)
             if named is not None:
                 found[relpath] = named
+    # A template of an assembly that was not walked (named on the command
+    # line, or listed by git as untracked): its manifest still names its stack.
+    for candidate in found.values():
+        if candidate.kind_hint == "cdk" and candidate.path.resolve() not in walker.stacks:
+            assembly = walker.assembly_of(candidate.path)
+            if assembly is not None:
+                walker.stacks.update(_cdk_stacks(assembly, root, walker.seen_assemblies))
     if find_evidence and not walker.evidence_searched:
         # Files were named, no folder walked: the repository rules still need
         # the evidence of the project they judge (the root, for files).

@@ -380,3 +380,34 @@ def test_untracked_dependency_folders_git_does_not_ignore_are_listed_not_judged(
     assert set(_found(tmp_path)) == {"template.yaml", "vendored/node_modules/lib/t.json"}  # tracked: the team's
     skipped = {s.relpath for s in discover([tmp_path], tmp_path).skipped}
     assert {"node_modules", "cdk.out/asset.3f2a", ".venv"} <= skipped
+
+
+def _assembly(write) -> None:  # type: ignore[no-untyped-def]
+    manifest = {
+        "artifacts": {
+            "Api": {
+                "type": "aws:cloudformation:stack",
+                "properties": {"templateFile": "Api.template.json", "stackName": "orders-api"},
+            }
+        }
+    }
+    write("cdk.json", '{"app": "x"}')
+    write("cdk.out/manifest.json", json.dumps(manifest))
+    write("cdk.out/tree.json", "{}")
+    write("cdk.out/Api.template.json", CFN_JSON)
+
+
+def test_a_synthesized_template_named_on_the_command_line_keeps_its_stack(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    _assembly(write)
+    assert _found(tmp_path, tmp_path / "cdk.out" / "Api.template.json") == {
+        "cdk.out/Api.template.json": "cdk:orders-api"
+    }
+
+
+def test_an_untracked_assembly_git_does_not_ignore_keeps_its_stacks(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+
+    _assembly(write)
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "cdk.json"], check=True)
+    assert _found(tmp_path) == {"cdk.out/Api.template.json": "cdk:orders-api"}
