@@ -12,7 +12,9 @@ the severity the policy's scan requirement sets for unrated findings.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from checker.errors import InputError
@@ -73,7 +75,19 @@ class _Paths:
         self.unresolved = self.names.unresolved
 
     def __call__(self, name: str) -> str:
-        return self.names(name) or name
+        resolved = self.names(name)
+        if resolved is not None:
+            return resolved
+        # Kept as written, but an absolute path inside the checkout is named
+        # from the root: the report names no path of the build machine, and a
+        # waiver's template glob can match it.
+        root = self.names.resolver.root
+        if os.path.isabs(name):
+            try:
+                return Path(os.path.normpath(name)).relative_to(root).as_posix()
+            except ValueError:
+                return name
+        return name
 
 
 def _bad(source: EvidenceFile, message: str, field: str | None = None) -> InputError:

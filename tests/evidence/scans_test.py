@@ -272,3 +272,12 @@ def test_the_ci_environment_does_not_configure_the_organizations_scan(
     monkeypatch.setenv("CKV_CHECK", "CKV_NONE")  # "run no check", set by the team's CI
     (after,) = run_scans({"checkov": ["template.yaml"]}, project, resolver, jobs=1, cache=None)
     assert set(after.findings) == set(before.findings)
+
+
+def test_a_finding_on_a_file_outside_the_listing_is_named_from_the_root_not_the_machine(project: Path) -> None:
+    location = {"physicalLocation": {"artifactLocation": {"uri": f"file://{project}/node_modules/x/t.yaml"}}}
+    result = {"ruleId": "E3002", "level": "error", "message": {"text": "bad"}, "locations": [location]}
+    log = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "cfn-lint"}}, "results": [result]}]}
+    (project / "cfn-lint.sarif").write_text(json.dumps(log))
+    (report,) = _load(project, "cfn-lint.sarif").scans
+    assert [f.path for f in report.findings] == ["node_modules/x/t.yaml"]
