@@ -29,6 +29,28 @@ _MARKERS: tuple[tuple[str, re.Pattern[bytes]], ...] = (
     ("google-api-key", re.compile(rb"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])")),
 )
 _AWS_SECRET = re.compile(_SECRET)
+# A PEM block holds its key as base64 lines: a header with "<your key here>"
+# after it is documentation, not a key.
+_PEM_BODY = re.compile(rb"[A-Za-z0-9+/=]{40,}")
+# AWS's documented example pair (AKIAIOSFODNN7EXAMPLE, wJalrXUtnFEMI/...EXAMPLEKEY)
+# appears in SDK documentation and tutorials; it opens no account.
+_EXAMPLE = b"EXAMPLE"
+
+
+def _holds_a_key(kind: str, match: re.Match[bytes], content: bytes) -> bool:
+    """Whether a match is key material, not its documentation: an AWS key id
+    with a secret of the right shape near it (neither AWS's example pair), a
+    PEM header with a base64 body after it."""
+    if kind == "aws-access-key":
+        if match.group(0).endswith(_EXAMPLE):
+            return False
+        window = content[max(0, match.start() - 400) : match.end() + 400].replace(match.group(0), b"")
+        return any(_EXAMPLE not in secret.group(0) for secret in _AWS_SECRET.finditer(window))
+    if kind == "aws-credentials":
+        return _EXAMPLE not in match.group(0)
+    if kind == "private-key":
+        return _PEM_BODY.search(content, match.end(), match.end() + 400) is not None
+    return True
 
 
 def content_markers(content: bytes) -> tuple[tuple[str, int], ...]:
@@ -38,10 +60,8 @@ def content_markers(content: bytes) -> tuple[tuple[str, int], ...]:
     found: list[tuple[str, int]] = []
     for kind, pattern in _MARKERS:
         for match in pattern.finditer(content):
-            if kind == "aws-access-key":
-                window = content[max(0, match.start() - 400) : match.end() + 400]
-                if not _AWS_SECRET.search(window.replace(match.group(0), b"")):
-                    continue
+            if not _holds_a_key(kind, match, content):
+                continue
             found.append((kind, content.count(b"\n", 0, match.start()) + 1))
             break  # one of each kind a file is enough to say
     return tuple(sorted(found, key=lambda item: item[1]))

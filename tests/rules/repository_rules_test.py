@@ -508,11 +508,19 @@ def test_repo003_private_keys_by_content_and_by_name(tmp_path: Path) -> None:
 def test_repo003_judges_content_not_placeholders(tmp_path: Path) -> None:
     # moto's tests set a dummy variable whose value is its own name: no secret in it.
     (tmp_path / "run-tests.sh").write_text("#!/bin/sh\nAWS_SECRET_ACCESS_KEY=AWS_SECRET_ACCESS_KEY pytest\n")
-    (tmp_path / "docs.md").write_text("Use an id like AKIAIOSFODNN7EXAMPLE with your own secret.\n")
+    (tmp_path / "docs.md").write_text(
+        "Use an id like AKIAIOSFODNN7EXAMPLE with your own secret.\n"
+        # AWS's documented example pair, and a PEM header with no key in it.
+        "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+        'PRIVATE_KEY="-----BEGIN RSA PRIVATE KEY-----<your key here>-----END RSA PRIVATE KEY-----"\n'
+    )
     assert check(tmp_path, "REPO003").status == "pass"
+    key_id, secret = (
+        "AKIA" + "2E0A8F3B244C9986",
+        "7iT3Vd9hYqN2xR0pLk5s" + "Wm8bZc1uHj4gEf6oAa0B",
+    )  # split: not key-shaped here
     (tmp_path / "deploy.env").write_text(
-        "# deploy\nREGION=eu-west-1\nAWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n"
-        "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+        f"# deploy\nREGION=eu-west-1\nAWS_ACCESS_KEY_ID={key_id}\nAWS_SECRET_ACCESS_KEY={secret}\n"
     )
     (tmp_path / "ci.yml").write_text("env:\n  TOKEN: ghp_" + "a1B2" * 9 + "\n")
     result = check(tmp_path, "REPO003")
@@ -526,7 +534,8 @@ def test_repo003_judges_content_not_placeholders(tmp_path: Path) -> None:
 def test_repo003_finds_a_key_committed_in_any_folder(tmp_path: Path, folder: str) -> None:
     key = tmp_path / folder / "signing.pem"
     key.parent.mkdir(parents=True)
-    key.write_text("build output\n-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----\n")
+    body = "MHcCAQEEIBq" + "A1b2C3d4" * 7  # a base64 line, as a key's body is
+    key.write_text(f"build output\n-----BEGIN EC PRIVATE KEY-----\n{body}\n-----END EC PRIVATE KEY-----\n")
     _in_git(tmp_path)
     subprocess.run(["git", "-C", str(tmp_path), "add", "-f", "."], check=True)
     result = check(tmp_path, "REPO003")
