@@ -139,6 +139,7 @@ def _encode(outcome: TemplateOutcome) -> dict[str, Any]:
         },
         "errors": {rule: list(failed) for rule, failed in outcome.errors.items()},
         "in_scope": list(outcome.in_scope),
+        "code": list(outcome.code),
     }
 
 
@@ -152,4 +153,4 @@ def _decode(data: Mapping[str, Any]) -> TemplateOutcome:
         for rule, found in data["findings"].items()
     }
     errors = {rule: tuple(failed) for rule, failed in data["errors"].items()}
-    return TemplateOutcome(summary, findings, errors, tuple(data["in_scope"]))
+    return TemplateOutcome(summary, findings, errors, tuple(data["in_scope"]), code=tuple(data["code"]))

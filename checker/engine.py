@@ -8,6 +8,8 @@ template (the verdict then fails); the other rules and templates still run.
 
 from __future__ import annotations
 
+import glob
+import posixpath
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -75,6 +77,7 @@ class Evaluation:
     break_glass: BreakGlass | None = None
     break_glass_active: bool = False
     cache_hits: int = 0  # templates whose outcome came from the result cache
+    code: tuple[str, ...] = ()  # globs of the source files the templates' functions deploy
 
     @property
     def blocking(self) -> list[str]:
@@ -105,9 +108,43 @@ class TemplateOutcome:
     in_scope: tuple[str, ...]
     inline: tuple[InlineSuppression, ...] = ()
     cached: bool = False
+    code: tuple[str, ...] = ()  # globs of the source files its functions deploy (deployed_code)
 
 
 Active = Sequence[tuple[Rule, RuleSetting]]
+
+# The source files a Lambda runtime runs, by the runtime's family.
+_RUNTIME_SOURCES = {"python": ("*.py",), "nodejs": ("*.js", "*.mjs", "*.cjs", "*.ts")}
+
+
+def deployed_code(template: Template) -> tuple[str, ...]:
+    """Root-relative globs of the source files the template's SAM functions
+    deploy: each local ``CodeUri`` folder (or the Globals'), in its runtime's
+    language. Coverage counts them whether or not a test imported them."""
+    globals_ = template.data.get("Globals") if template.data is not None else None
+    found = globals_.get("Function") if isinstance(globals_, dict) else None
+    defaults: dict[str, Any] = found if isinstance(found, dict) else {}
+    here = posixpath.dirname(template.relpath)
+    globs: list[str] = []
+    for body in template.resources.values():
+        if not isinstance(body, dict) or body.get("Type") != "AWS::Serverless::Function":
+            continue
+        given = body.get("Properties")
+        properties: dict[str, Any] = given if isinstance(given, dict) else {}
+        code, runtime = (
+            properties.get("CodeUri", defaults.get("CodeUri")),
+            properties.get("Runtime", defaults.get("Runtime")),
+        )
+        if not isinstance(code, str) or not isinstance(runtime, str) or "://" in code or code.endswith(".zip"):
+            continue
+        folder = posixpath.normpath(posixpath.join(here, code))
+        if folder == ".." or folder.startswith("../") or posixpath.isabs(folder):
+            continue
+        family = next((f for f in _RUNTIME_SOURCES if runtime.startswith(f)), None)
+        if family is not None:
+            prefix = "" if folder == "." else glob.escape(folder) + "/"
+            globs += [prefix + pattern for pattern in _RUNTIME_SOURCES[family]]
+    return tuple(dict.fromkeys(globs))
 
 
 def _run(rule: Rule, setting: RuleSetting, facts: Facts, where: str) -> tuple[list[Finding], list[str]]:
@@ -186,7 +223,9 @@ def judge_template(template: Template, active: Active, env: str | None) -> Templ
         "error" if template.error else "ok",
         len(template.resources),
     )
-    return TemplateOutcome(summary, findings, errors, tuple(in_scope), tuple(inline_suppressions(template)))
+    return TemplateOutcome(
+        summary, findings, errors, tuple(in_scope), tuple(inline_suppressions(template)), code=deployed_code(template)
+    )
 
 
 def active_rules(
@@ -280,7 +319,9 @@ def aggregate(
             judged.append(outcome)
         if progress is not None:
             progress(done)
+    code: dict[str, None] = {}
     for outcome in fold_copies(judged, tracked):
+        code.update(dict.fromkeys(outcome.code))
         summaries.append(outcome.summary)
         inline += outcome.inline
         for rule_id in outcome.in_scope:
@@ -297,7 +338,7 @@ def aggregate(
         for rule_id, setting in policy.rules.items()
     ]
     return Evaluation(
-        tuple(results), tuple(sorted(summaries, key=lambda s: s.path)), tuple(inline), cache_hits=hits
+        tuple(results), tuple(sorted(summaries, key=lambda s: s.path)), tuple(inline), cache_hits=hits, code=tuple(code)
     )
 
 

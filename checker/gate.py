@@ -267,7 +267,15 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         from checker.evidence.judge import judge_evidence
 
         results, evidence, not_evidence = judge_evidence(
-            request, found, policy, registry, [t.path for t in evaluation.templates], excludes, source, scan_cache
+            request,
+            found,
+            policy,
+            registry,
+            [t.path for t in evaluation.templates],
+            excludes,
+            source,
+            scan_cache,
+            deployed=evaluation.code,
         )
         evaluation = merge_repository(evaluation, results)
         skipped += not_evidence

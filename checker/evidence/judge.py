@@ -60,6 +60,7 @@ def judge_evidence(
     excludes: Sequence[Exclude],
     source: SourceFacts | None = None,
     scan_cache: JsonStore | None = None,
+    deployed: Sequence[str] = (),
 ) -> tuple[dict[str, RuleResult], list[dict[str, Any]], list[Skipped]]:
     """Run the repository rules; also return the report's evidence entries
     and the evidence files skipped."""
@@ -122,7 +123,8 @@ def judge_evidence(
     if any(_reads(active, view) for view in ("coverage", "coverage_files", "new_code_coverage")):
         from checker.evidence.sources import coverage_scope
 
-        inputs = replace(inputs, coverage_scope=coverage_scope(repository, policy.coverage, evidence.coverage))
+        scope = coverage_scope(repository, policy.coverage, evidence.coverage, deployed)
+        inputs = replace(inputs, coverage_scope=scope)
     facts = RepositoryFacts(inputs)
     return judge_repository(facts, active, policy.env), _evidence_entries(facts, evidence), skipped
 

@@ -304,9 +304,15 @@ def _code_lines(lines: Iterable[str]) -> Iterable[int]:
         yield number
 
 
-def coverage_scope(repository: Repository, policy: CoverageSources, reports: Sequence[CoverageReport]) -> CoverageScope:
+def coverage_scope(
+    repository: Repository,
+    policy: CoverageSources,
+    reports: Sequence[CoverageReport],
+    deployed: Sequence[str] = (),
+) -> CoverageScope:
     """The sources coverage is measured over, and what the team's
-    configuration leaves out, for the project's files."""
+    configuration leaves out, for the project's files. ``deployed``: globs
+    (root-relative) of the code the judged templates' functions deploy."""
     prefix = repository.project + "/" if repository.project else ""
     files = [f for f in repository.files if f.startswith(prefix)]
     configs, unread = read_configs(repository, files)
@@ -317,6 +323,9 @@ def coverage_scope(repository: Repository, policy: CoverageSources, reports: Seq
         for f in files:
             if config.holds(f) and config.selects(f):
                 named.setdefault(f, config.path)
+    if deployed:
+        # The code the artifact ships counts, whatever the configuration says.
+        named.update((f, "templates' function code") for f in files if f not in named and matches(f, deployed))
     reported = {path for report in reports for path in report.files}
     candidates = sorted(named.keys() | reported)
     omits: dict[str, str] = {}

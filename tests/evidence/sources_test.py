@@ -362,3 +362,33 @@ def test_a_file_only_a_stale_report_names_still_counts(tmp_path: Path) -> None:
     _measure(project)  # a fresh report that names only tested.py
     outcome = _check(project)
     assert outcome["status"] == "fail"  # untested.py, in the stale report only, counts with no line covered
+
+
+SAM_APP = """\
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+Resources:
+  HelloFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello_world/
+      Handler: app.handler
+"""
+
+
+def test_the_code_a_template_deploys_counts_without_any_configuration(tmp_path: Path) -> None:
+    # Seen in a public SAM sample: the only unit test passes without importing the function.
+    project = tmp_path / "app"
+    (project / "hello_world").mkdir(parents=True)
+    (project / "hello_world" / "app.py").write_text("def handler(event, context):\n    return {'statusCode': 200}\n")
+    (project / "tests").mkdir()
+    (project / "tests" / "test_nothing.py").write_text("def test_do_nothing():\n    pass\n")
+    (project / "template.yaml").write_text(SAM_APP)
+    _measure(project)  # the report names only the test module
+    outcome = _check(project)
+    assert outcome["status"] == "fail"
+    assert outcome["scope"]["defined_by"] == ["templates' function code"]
+    assert outcome["scope"]["unmeasured"] == ["hello_world/app.py"]
+    assert "tests/test_nothing.py" in _check(project, coverage={"exclude": ["tests/*"]})["scope"]["excluded"]
