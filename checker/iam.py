@@ -131,10 +131,22 @@ def catalogue() -> IamCatalogue:
     return _parse(json.loads(text))
 
 
-def is_service_wildcard(action: str) -> bool:
-    """``svc:*`` (every action of one service)."""
+def _every(part: str) -> bool:
+    """An IAM pattern part that matches every name: only ``*`` and ``?``, with
+    a ``*`` (``*``, ``**``, ``?*``: IAM's own wildcards, anywhere)."""
+    return bool(part) and "*" in part and not part.strip("*?")
+
+
+def is_all_actions(action: str) -> bool:
+    """A pattern that matches every action of every service: ``*``, ``*:*``, ``**``, ``*:?*``."""
     service, sep, name = action.partition(":")
-    return bool(sep) and name == "*" and bool(service) and "*" not in service
+    return _every(action) if not sep else _every(service) and _every(name)
+
+
+def is_service_wildcard(action: str) -> bool:
+    """A pattern that matches every action of one service: ``svc:*``, ``svc:?*``, ``svc:**``."""
+    service, sep, name = action.partition(":")
+    return bool(sep) and bool(service) and "*" not in service and "?" not in service and _every(name)
 
 
 def has_wildcard(action: str) -> bool:

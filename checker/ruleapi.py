@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from checker.iam import IamAction, has_wildcard, is_service_wildcard, listed
+from checker.iam import IamAction, has_wildcard, is_all_actions, is_service_wildcard, listed
 from checker.iam import catalogue as iam_catalogue
 from checker.loaders.nodes import line_of
 
@@ -30,6 +30,7 @@ __all__ = [
     "finding_for",
     "has_wildcard",
     "iam_catalogue",
+    "is_all_actions",
     "is_service_wildcard",
     "line_of",
     "listed",

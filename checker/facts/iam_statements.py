@@ -21,6 +21,7 @@ from typing import Any
 from checker.errors import InputError
 from checker.facts import sam_policies
 from checker.facts.intrinsics import Resolver
+from checker.iam import is_all_actions
 from checker.loaders.json_loader import load_json
 from checker.loaders.nodes import LineDict, line_of
 from checker.templates import Template
@@ -36,6 +37,7 @@ FIELDS = (
     "sid",
     "effect",
     "actions",
+    "all_actions",
     "not_actions",
     "resources",
     "not_resources",
@@ -283,7 +285,9 @@ def _record(
         "policy_kind": kind,
         "sid": statement.get("Sid") if isinstance(statement.get("Sid"), str) else None,
         "effect": effect if isinstance(effect, str) else str(resolver.resolve(effect)[0]),
-        "actions": _strings(statement.get("Action"), resolver),
+        "actions": (actions := _strings(statement.get("Action"), resolver)),
+        # Any pattern that matches every action ("*", "*:*", "?*"), in IAM's own wildcard semantics.
+        "all_actions": any(is_all_actions(a) for a in actions),
         "not_actions": _strings(statement.get("NotAction"), resolver),
         "resources": _strings(statement.get("Resource"), resolver),
         "not_resources": _strings(statement.get("NotResource"), resolver),

@@ -14,6 +14,7 @@ from checker.ruleapi import (
     finding_for,
     has_wildcard,
     iam_catalogue,
+    is_all_actions,
     is_service_wildcard,
     listed,
 )
@@ -65,7 +66,7 @@ class EscalatingWildcard:
                 continue
             for action in record["actions"]:
                 # "*" and "svc:*" are IAM001 and IAM002; only partial patterns here.
-                if action == "*" or is_service_wildcard(action) or not has_wildcard(action):
+                if is_all_actions(action) or is_service_wildcard(action) or not has_wildcard(action):
                     continue
                 risky = sorted(
                     a.name

@@ -13,6 +13,7 @@ from checker.ruleapi import (
     RuleMeta,
     finding_for,
     iam_catalogue,
+    is_all_actions,
     is_service_wildcard,
     listed,
 )
@@ -64,7 +65,7 @@ class WriteOnAnyResource:
             for action in record["actions"]:
                 # Whole-account and whole-service wildcards are IAM001/IAM002, and
                 # iam:PassRole on "*" is IAM007.
-                if action == "*" or is_service_wildcard(action):
+                if is_all_actions(action) or is_service_wildcard(action):
                     continue
                 scoped = sorted(
                     a.name
