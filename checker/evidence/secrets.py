@@ -49,7 +49,10 @@ def _holds_a_key(kind: str, match: re.Match[bytes], content: bytes) -> bool:
     if kind == "aws-credentials":
         return _EXAMPLE not in match.group(0)
     if kind == "private-key":
-        return _PEM_BODY.search(content, match.end(), match.end() + 400) is not None
+        # However the body is wrapped (64 columns or narrower): lines joined,
+        # spaces kept (a sentence after a header is no key).
+        window = re.sub(rb"[\r\n]+", b"", content[match.end() : match.end() + 800])
+        return _PEM_BODY.search(window) is not None
     return True
 
 

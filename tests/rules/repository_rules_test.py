@@ -534,8 +534,8 @@ def test_repo003_judges_content_not_placeholders(tmp_path: Path) -> None:
 def test_repo003_finds_a_key_committed_in_any_folder(tmp_path: Path, folder: str) -> None:
     key = tmp_path / folder / "signing.pem"
     key.parent.mkdir(parents=True)
-    body = "MHcCAQEEIBq" + "A1b2C3d4" * 7  # a base64 line, as a key's body is
-    key.write_text(f"build output\n-----BEGIN EC PRIVATE KEY-----\n{body}\n-----END EC PRIVATE KEY-----\n")
+    body = "MHcCAQEEIBq\nA1b2C3d4A1b2C3d4\nA1b2C3d4A1b2C3d4\nA1b2C3d4A1b2C3d4\n"  # base64, wrapped narrow
+    key.write_text(f"build output\n-----BEGIN EC PRIVATE KEY-----\n{body}-----END EC PRIVATE KEY-----\n")
     _in_git(tmp_path)
     subprocess.run(["git", "-C", str(tmp_path), "add", "-f", "."], check=True)
     result = check(tmp_path, "REPO003")
