@@ -21,6 +21,7 @@ from typing import Any
 from checker.errors import InputError
 from checker.facts import sam_policies
 from checker.facts.intrinsics import Resolver
+from checker.facts.policy_carriers import CARRIERS
 from checker.iam import is_all_actions
 from checker.loaders.json_loader import load_json
 from checker.loaders.nodes import LineDict, line_of
@@ -49,32 +50,16 @@ FIELDS = (
 )
 
 # Where each resource type keeps its policy documents: a path into the
-# properties ("*" walks a list) and what kind of policy it is.
-SOURCES: dict[str, tuple[tuple[tuple[str, ...], str], ...]] = {
-    "AWS::IAM::Role": (
-        (("Policies", "*", "PolicyDocument"), "identity"),
-        (("AssumeRolePolicyDocument",), "trust"),
-    ),
-    "AWS::IAM::User": ((("Policies", "*", "PolicyDocument"), "identity"),),
-    "AWS::IAM::Group": ((("Policies", "*", "PolicyDocument"), "identity"),),
-    "AWS::IAM::Policy": ((("PolicyDocument",), "identity"),),
-    "AWS::IAM::ManagedPolicy": ((("PolicyDocument",), "identity"),),
-    "AWS::IAM::RolePolicy": ((("PolicyDocument",), "identity"),),
-    "AWS::IAM::UserPolicy": ((("PolicyDocument",), "identity"),),
-    "AWS::IAM::GroupPolicy": ((("PolicyDocument",), "identity"),),
-    "AWS::S3::BucketPolicy": ((("PolicyDocument",), "resource"),),
-    "AWS::SQS::QueuePolicy": ((("PolicyDocument",), "resource"),),
-    "AWS::SNS::TopicPolicy": ((("PolicyDocument",), "resource"),),
-    "AWS::SNS::TopicInlinePolicy": ((("PolicyDocument",), "resource"),),
-    "AWS::KMS::Key": ((("KeyPolicy",), "resource"),),
-    "AWS::SecretsManager::ResourcePolicy": ((("ResourcePolicy",), "resource"),),
-    "AWS::ECR::Repository": ((("RepositoryPolicyText",), "resource"),),
-    "AWS::Logs::ResourcePolicy": ((("PolicyDocument",), "resource"),),
-    "AWS::ApiGateway::RestApi": ((("Policy",), "resource"),),
-    "AWS::OpenSearchService::Domain": ((("AccessPolicies",), "resource"),),
-    "AWS::Elasticsearch::Domain": ((("AccessPolicies",), "resource"),),
-    "AWS::Events::EventBus": ((("Policy",), "resource"),),
-}
+# properties ("*" walks a list) and what kind of policy it is; built from the
+# classification of every policy-named property in the schemas.
+def _sources() -> dict[str, tuple[tuple[tuple[str, ...], str], ...]]:
+    sources: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+    for (resource_type, path), kind in CARRIERS.items():
+        sources.setdefault(resource_type, []).append((tuple(path.split(".")), kind))
+    return {resource_type: tuple(entries) for resource_type, entries in sources.items()}
+
+
+SOURCES = _sources()
 SAM_POLICY_HOLDERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 
 Items = list[tuple[Any, "int | None", str, str]]  # statement, line, path, origin

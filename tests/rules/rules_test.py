@@ -27,7 +27,7 @@ EXPECTED_FAILURES: dict[str, set[tuple[str | None, int | None]]] = {
     "IAM005": {("Cleaner", 15)},
     "IAM006": {("Writer", 12), ("Writer", 15), ("Handler", 26)},
     "IAM007": {("Deployer", 16), ("Deployer", 19)},
-    "IAM008": {("QueuePolicy", 11), ("Key", 18), ("Invoke", 19)},
+    "IAM008": {("QueuePolicy", 11), ("Key", 18), ("Invoke", 19), ("HalfFencedApi", 33)},
     "IAM009": {("Admin", 13), ("Admin", 14), ("Handler", 22)},
     "NAME001": {("Orders", 7), ("Handler", 13), ("Queue", 20)},
 }
