@@ -134,16 +134,16 @@ def _cdk_stacks(assembly: Path, root: Path, seen: set[Path]) -> dict[Path, str]:
     seen.add(assembly)
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         # An unreadable manifest only loses stack names: the templates beside
         # it are still found by content.
         return {}
     stacks: dict[Path, str] = {}
     artifacts = manifest.get("artifacts") if isinstance(manifest, dict) else None
-    for name, artifact in (artifacts or {}).items():
-        if not isinstance(artifact, dict):
+    for name, artifact in (artifacts.items() if isinstance(artifacts, dict) else ()):
+        props = artifact.get("properties") if isinstance(artifact, dict) else None
+        if not isinstance(props, dict):
             continue
-        props = artifact.get("properties") or {}
         if artifact.get("type") == "aws:cloudformation:stack" and isinstance(props.get("templateFile"), str):
             stack = props.get("stackName") or artifact.get("displayName") or name
             stacks[(assembly / props["templateFile"]).resolve()] = str(stack)
@@ -472,7 +472,8 @@ def _serverless_namespace(state: Path, service: str) -> str | None:
     folder = package.get("artifactDirectoryName") if isinstance(package, dict) else None
     parts = folder.split("/") if isinstance(folder, str) else []
     provider = body.get("provider") if isinstance(body, dict) else None
-    stage = parts[2] if len(parts) > 2 and parts[1] == service else (provider or {}).get("stage")
+    configured = provider.get("stage") if isinstance(provider, dict) else None
+    stage = parts[2] if len(parts) > 2 and parts[1] == service else configured
     if isinstance(stage, str) and stage.strip():
         return f"{service}-{stage}"
     return None

@@ -119,32 +119,57 @@ _RUNTIME_SOURCES = {"python": ("*.py",), "nodejs": ("*.js", "*.mjs", "*.cjs", "*
 
 def deployed_code(template: Template) -> tuple[str, ...]:
     """Root-relative globs of the source files the template's SAM functions
-    deploy: each local ``CodeUri`` folder (or the Globals'), in its runtime's
-    language. Coverage counts them whether or not a test imported them."""
+    and layers deploy: each local ``CodeUri`` (``ContentUri``) folder, or the
+    Globals', in its runtime's language; every value an intrinsic can take
+    (a parameter's default, an ``!If``'s branches, a ``!Sub``). A runtime
+    that cannot be resolved counts every language's files. Coverage counts
+    them whether or not a test imported them."""
+    from checker.facts.intrinsics import Resolver
+
+    resolver = Resolver(template.data)
     globals_ = template.data.get("Globals") if template.data is not None else None
     found = globals_.get("Function") if isinstance(globals_, dict) else None
     defaults: dict[str, Any] = found if isinstance(found, dict) else {}
     here = posixpath.dirname(template.relpath)
     globs: list[str] = []
     for body in template.resources.values():
-        if not isinstance(body, dict) or body.get("Type") != "AWS::Serverless::Function":
+        kind = body.get("Type") if isinstance(body, dict) else None
+        if kind not in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion"):
             continue
         given = body.get("Properties")
         properties: dict[str, Any] = given if isinstance(given, dict) else {}
-        code, runtime = (
-            properties.get("CodeUri", defaults.get("CodeUri")),
-            properties.get("Runtime", defaults.get("Runtime")),
-        )
-        if not isinstance(code, str) or not isinstance(runtime, str) or "://" in code or code.endswith(".zip"):
-            continue
-        folder = posixpath.normpath(posixpath.join(here, code))
-        if folder == ".." or folder.startswith("../") or posixpath.isabs(folder):
-            continue
-        family = next((f for f in _RUNTIME_SOURCES if runtime.startswith(f)), None)
-        if family is not None:
+        if kind == "AWS::Serverless::Function":
+            code, runtimes = (
+                properties.get("CodeUri", defaults.get("CodeUri")),
+                [properties.get("Runtime", defaults.get("Runtime"))],
+            )
+        else:
+            code, listed = properties.get("ContentUri"), properties.get("CompatibleRuntimes")
+            runtimes = listed if isinstance(listed, list) and listed else [None]
+        families = set()
+        for runtime in runtimes:
+            values = resolver.resolve(runtime) if runtime is not None else []
+            known = [
+                next((f for f in _RUNTIME_SOURCES if isinstance(v, str) and v.startswith(f)), None) for v in values
+            ]
+            # A runtime nothing resolves (or another language's) counts every language's files.
+            families |= {f for f in known if f} if values and all(known) else set(_RUNTIME_SOURCES)
+        for folder in _code_folders(code, here, resolver):
             prefix = "" if folder == "." else glob.escape(folder) + "/"
-            globs += [prefix + pattern for pattern in _RUNTIME_SOURCES[family]]
+            globs += [prefix + pattern for family in sorted(families) for pattern in _RUNTIME_SOURCES[family]]
     return tuple(dict.fromkeys(globs))
+
+
+def _code_folders(code: Any, here: str, resolver: Any) -> list[str]:
+    """The root-relative folders a CodeUri can name (local paths only)."""
+    folders = []
+    for value in resolver.resolve(code) if code is not None else []:
+        if not isinstance(value, str) or "://" in value or value.endswith((".zip", ".jar")):
+            continue
+        folder = posixpath.normpath(posixpath.join(here, value))
+        if not (folder == ".." or folder.startswith("../") or posixpath.isabs(folder)):
+            folders.append(folder)
+    return folders
 
 
 def _run(rule: Rule, setting: RuleSetting, facts: Facts, where: str) -> tuple[list[Finding], list[str]]:
@@ -294,6 +319,9 @@ def fold_copies(outcomes: Sequence[TemplateOutcome], tracked: frozenset[str] | N
             findings={rule: tuple(sorted(found, key=_finding_key)) for rule, found in findings.items()},
             errors={**outcome.errors, **base.errors},
             in_scope=tuple(dict.fromkeys((*base.in_scope, *outcome.in_scope))),
+            # The code each copy deploys, from its own folder (a committed
+            # decoy elsewhere must not take the deployed copy's code away).
+            code=tuple(dict.fromkeys((*base.code, *outcome.code))),
         )
     return [merged[o.summary.path] for o in outcomes if o.summary.path in merged]
 

@@ -411,3 +411,25 @@ def test_an_untracked_assembly_git_does_not_ignore_keeps_its_stacks(tmp_path: Pa
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     subprocess.run(["git", "-C", str(tmp_path), "add", "cdk.json"], check=True)
     assert _found(tmp_path) == {"cdk.out/Api.template.json": "cdk:orders-api"}
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        '{"artifacts": {"Api": {"type": "aws:cloudformation:stack", "properties": "zz"}}}',
+        '{"artifacts": ["Api"]}',
+        "[" * 5000 + "]" * 5000,
+    ],
+)
+def test_a_malformed_cdk_manifest_only_loses_stack_names(tmp_path: Path, write, manifest: str) -> None:  # type: ignore[no-untyped-def]
+    write("cdk.out/manifest.json", manifest)
+    write("cdk.out/tree.json", "{}")
+    write("cdk.out/Api.template.json", CFN_JSON)
+    assert _found(tmp_path) == {"cdk.out/Api.template.json": "cdk:None"}
+
+
+def test_a_malformed_serverless_state_file_only_loses_the_namespace(tmp_path: Path, write) -> None:  # type: ignore[no-untyped-def]
+    write("serverless.yml", "service: svc\n")
+    write(".serverless/serverless-state.json", '{"service": {"service": "svc", "provider": "aws"}}')
+    write(".serverless/cloudformation-template-update-stack.json", CFN_JSON)
+    assert _found(tmp_path) == {".serverless/cloudformation-template-update-stack.json": "serverless:None"}

@@ -304,6 +304,22 @@ def _code_lines(lines: Iterable[str]) -> Iterable[int]:
         yield number
 
 
+def _through_links(repository: Repository, globs: Sequence[str]) -> list[str]:
+    """Each glob, and the same glob under the real folder when its folder is a
+    link inside the checkout (``src -> realsrc``)."""
+    out = list(globs)
+    root = Path(os.path.realpath(repository.root))
+    for pattern in globs:
+        folder, _, name = pattern.rpartition("/")
+        if not folder:
+            continue
+        real = Path(os.path.realpath(repository.root / folder))
+        if real.is_relative_to(root) and real != root / folder:
+            relative = real.relative_to(root).as_posix()
+            out.append(f"{relative}/{name}" if relative != "." else name)
+    return out
+
+
 def coverage_scope(
     repository: Repository,
     policy: CoverageSources,
@@ -324,8 +340,10 @@ def coverage_scope(
             if config.holds(f) and config.selects(f):
                 named.setdefault(f, config.path)
     if deployed:
-        # The code the artifact ships counts, whatever the configuration says.
-        named.update((f, "templates' function code") for f in files if f not in named and matches(f, deployed))
+        # The code the artifact ships counts, whatever the configuration says;
+        # through a linked folder too (git lists the link's target's files).
+        wanted = _through_links(repository, deployed)
+        named.update((f, "templates' function code") for f in files if f not in named and matches(f, wanted))
     reported = {path for report in reports for path in report.files}
     candidates = sorted(named.keys() | reported)
     omits: dict[str, str] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,18 @@ __all__ = ["LineDict", "LineList", "decode_text", "line_of", "load_document", "l
 def read_bytes(path: Path, display: str) -> tuple[bytes, int]:
     """Read a file within the size bound; return its bytes and size."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise InputError(f"file is {size} bytes, over the {MAX_FILE_BYTES}-byte limit", path=display, field="size")
-        raw = path.read_bytes()
+        status = path.stat()
+        if not stat.S_ISREG(status.st_mode):
+            # A pipe or a device would block the read, or never end it.
+            raise InputError("not a regular file (a pipe, socket or device): not read", path=display)
+        if status.st_size > MAX_FILE_BYTES:
+            raise InputError(
+                f"file is {status.st_size} bytes, over the {MAX_FILE_BYTES}-byte limit", path=display, field="size"
+            )
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)  # a file that grew since: still bounded
+        if len(raw) > MAX_FILE_BYTES:
+            raise InputError(f"file is over the {MAX_FILE_BYTES}-byte limit", path=display, field="size")
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", path=display) from None
     return raw, len(raw)

@@ -392,3 +392,64 @@ def test_the_code_a_template_deploys_counts_without_any_configuration(tmp_path: 
     assert outcome["scope"]["defined_by"] == ["templates' function code"]
     assert outcome["scope"]["unmeasured"] == ["hello_world/app.py"]
     assert "tests/test_nothing.py" in _check(project, coverage={"exclude": ["tests/*"]})["scope"]["excluded"]
+
+
+def _sam_project(tmp_path: Path, template: str, code_folder: str = "hello_world") -> Path:
+    project = tmp_path / "app"
+    (project / code_folder).mkdir(parents=True)
+    (project / code_folder / "app.py").write_text("def handler(event, context):\n    return {'statusCode': 200}\n")
+    (project / "tests").mkdir()
+    (project / "tests" / "test_nothing.py").write_text("def test_do_nothing():\n    pass\n")
+    (project / "template.yaml").write_text(template)
+    _measure(project)
+    return project
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        "      CodeUri: hello_world/\n      Runtime: !Ref Rt\n",
+        "      CodeUri: hello_world/\n      Runtime: !Sub python3.12\n",
+        "      CodeUri: !Sub hello_world/\n      Runtime: python3.12\n",
+        "      CodeUri: hello_world/\n      Runtime: !If [Old, python3.9, python3.12]\n",
+        "      CodeUri: hello_world/\n      Runtime: !Ref Unknown\n",  # nothing resolves it: every language counts
+    ],
+)
+def test_deployed_code_written_with_intrinsics_still_counts(tmp_path: Path, properties: str) -> None:
+    template = (
+        "Transform: AWS::Serverless-2016-10-31\nParameters:\n  Rt: {Type: String, Default: python3.12}\n"
+        "  Unknown: {Type: String}\nConditions:\n  Old: !Equals [!Ref Rt, old]\nResources:\n  Fn:\n"
+        "    Type: AWS::Serverless::Function\n    Properties:\n      Handler: app.handler\n" + properties
+    )
+    outcome = _check(_sam_project(tmp_path, template))
+    assert outcome["scope"]["unmeasured"] == ["hello_world/app.py"]
+
+
+def test_deployed_code_behind_a_linked_folder_still_counts(tmp_path: Path) -> None:
+    project = _sam_project(tmp_path, SAM_APP, code_folder="realsrc")
+    (project / "hello_world").symlink_to("realsrc")
+    assert _check(project)["scope"]["unmeasured"] == ["realsrc/app.py"]
+
+
+def test_layer_code_counts_too(tmp_path: Path) -> None:
+    template = SAM_APP.replace("      CodeUri: hello_world/\n", "      CodeUri: s3://bucket/fn.zip\n") + (
+        "  Shared:\n    Type: AWS::Serverless::LayerVersion\n    Properties:\n      ContentUri: layer/\n"
+        "      CompatibleRuntimes: [python3.12]\n"
+    )
+    project = _sam_project(tmp_path, template, code_folder="layer/python")
+    assert _check(project)["scope"]["unmeasured"] == ["layer/python/app.py"]
+
+
+def test_a_committed_decoy_of_the_deployed_template_cannot_take_its_code_away(tmp_path: Path) -> None:
+    # The deployed template is generated in the build (untracked); the same bytes are committed elsewhere.
+    project = _sam_project(tmp_path, SAM_APP)
+    (project / "decoy").mkdir()
+    (project / "decoy" / "template.yaml").write_text(SAM_APP)
+    for args in (["init", "-q"], ["add", "decoy/template.yaml"]):
+        subprocess.run(["git", "-C", str(project), *args], check=True)
+    subprocess.run(
+        ["git", "-C", str(project), "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "i"],
+        check=True,
+    )
+    outcome = _check(project)
+    assert "hello_world/app.py" in outcome["scope"]["unmeasured"]
