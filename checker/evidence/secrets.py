@@ -9,18 +9,22 @@ a variable near it.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from checker.repository import Repository
 
-_MAX_SCANNED_BYTES = 2 * 1024 * 1024
+_MAX_SCANNED_BYTES = 64 * 1024 * 1024  # read in chunks: a key after a long padding is still found
+_CHUNK = 2 * 1024 * 1024
+_OVERLAP = 8 * 1024
 # Key material by its shape, wherever it sits in a file. Each pattern is the
 # format's own: a placeholder such as AWS_SECRET_ACCESS_KEY=AWS_SECRET_ACCESS_KEY
 # (moto's dummy) has no secret of the right shape in it.
 _SECRET = rb"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"
 _MARKERS: tuple[tuple[str, re.Pattern[bytes]], ...] = (
     ("private-key", re.compile(rb"-----BEGIN (?:RSA |DSA |EC |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----")),
+    ("ssh2-private-key", re.compile(rb"---- BEGIN SSH2 (?:ENCRYPTED )?PRIVATE KEY ----")),
     ("putty-private-key", re.compile(rb"^PuTTY-User-Key-File-\d+:", re.M)),
-    ("aws-credentials", re.compile(rb"(?im)^\s*aws_secret_access_key\s*[=:]\s*[\"']?" + _SECRET)),
+    ("aws-credentials", re.compile(rb"(?i)(?<![A-Za-z0-9_])aws_secret_access_key[\"']?\s*[=:]\s*[\"']?" + _SECRET)),
     ("aws-access-key", re.compile(rb"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])")),
     ("github-token", re.compile(rb"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36}(?![A-Za-z0-9_])")),
     ("gitlab-token", re.compile(rb"(?<![A-Za-z0-9_-])glpat-[A-Za-z0-9_-]{20}(?![A-Za-z0-9_-])")),
@@ -37,21 +41,34 @@ _PEM_BODY = re.compile(rb"[A-Za-z0-9+/=]{40,}")
 _EXAMPLE = b"EXAMPLE"
 
 
+def _secret_shaped(secret: bytes) -> bool:
+    """A 40-character AWS secret is random base64: upper and lower case and
+    digits or symbols, never AWS's example and never a commit id (lower-case
+    hex) or a run of one character."""
+    return (
+        _EXAMPLE not in secret
+        and any(c.isupper() for c in secret.decode())
+        and any(c.islower() for c in secret.decode())
+        and len(set(secret)) > 8
+    )
+
+
 def _holds_a_key(kind: str, match: re.Match[bytes], content: bytes) -> bool:
     """Whether a match is key material, not its documentation: an AWS key id
     with a secret of the right shape near it (neither AWS's example pair), a
     PEM header with a base64 body after it."""
     if kind == "aws-access-key":
-        if match.group(0).endswith(_EXAMPLE):
-            return False
-        window = content[max(0, match.start() - 400) : match.end() + 400].replace(match.group(0), b"")
-        return any(_EXAMPLE not in secret.group(0) for secret in _AWS_SECRET.finditer(window))
+        if match.group(0).endswith(_EXAMPLE) or len(set(match.group(0)[4:])) < 4:
+            return False  # AWS's example, or a placeholder (AKIAXXXXXXXXXXXXXXXX)
+        window = content[max(0, match.start() - 4096) : match.end() + 4096].replace(match.group(0), b"")
+        return any(_secret_shaped(secret.group(0)) for secret in _AWS_SECRET.finditer(window))
     if kind == "aws-credentials":
-        return _EXAMPLE not in match.group(0)
-    if kind == "private-key":
-        # However the body is wrapped (64 columns or narrower): lines joined,
-        # spaces kept (a sentence after a header is no key).
-        window = re.sub(rb"[\r\n]+", b"", content[match.end() : match.end() + 800])
+        return _secret_shaped(match.group(0)[-40:])
+    if kind in ("private-key", "ssh2-private-key"):
+        # However the body is wrapped (64 columns or narrower, indented in
+        # YAML, or as "\n" escapes in a JSON string): lines joined, spaces
+        # inside a line kept (a sentence after a header is no key).
+        window = re.sub(rb"[ \t]*(?:\r?\n|\\r\\n|\\n)[ \t\"']*", b"", content[match.end() : match.end() + 1200])
         return _PEM_BODY.search(window) is not None
     return True
 
@@ -75,12 +92,39 @@ def read_markers(repository: Repository) -> dict[str, tuple[tuple[str, int], ...
     outside git), in any folder, read up to 2 MiB each."""
     markers = {}
     for relpath in repository.tracked or repository.files:
-        try:
-            with open(repository.path(relpath), "rb") as handle:
-                content = handle.read(_MAX_SCANNED_BYTES)
-        except OSError:
-            continue
-        found = content_markers(content)
+        found = _file_markers(repository.path(relpath))
         if found:
             markers[relpath] = found
     return markers
+
+
+def _file_markers(path: Path) -> tuple[tuple[str, int], ...]:
+    """A file's markers, read in overlapping chunks (up to 64 MiB), UTF-16
+    text decoded first; lines count from the file's start."""
+    found: dict[str, int] = {}
+    lines_before = 0
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(2)
+            handle.seek(0)
+            if head in (b"\xff\xfe", b"\xfe\xff"):
+                text = handle.read(_MAX_SCANNED_BYTES).decode("utf-16", errors="replace").encode("utf-8")
+                return content_markers(text)
+            previous = b""
+            read = 0
+            while read < _MAX_SCANNED_BYTES:
+                chunk = handle.read(_CHUNK)
+                if not chunk:
+                    break
+                read += len(chunk)
+                window = previous + chunk
+                # The window starts with the previous chunk's tail: its line 1
+                # is that many lines back.
+                first = lines_before - previous.count(b"\n")
+                for kind, line in content_markers(window):
+                    found.setdefault(kind, first + line)
+                lines_before += chunk.count(b"\n")
+                previous = window[-_OVERLAP:]
+    except OSError:
+        return ()
+    return tuple(sorted(found.items(), key=lambda item: item[1]))

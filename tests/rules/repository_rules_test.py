@@ -530,6 +530,51 @@ def test_repo003_judges_content_not_placeholders(tmp_path: Path) -> None:
     }
 
 
+def _pem() -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def _wrapped(pem: str, width: int) -> list[str]:
+    lines = pem.strip().splitlines()
+    body = "".join(lines[1:-1])
+    return [lines[0], *(body[i : i + width] for i in range(0, len(body), width)), lines[-1]]
+
+
+def test_repo003_finds_keys_however_they_are_written(tmp_path: Path) -> None:
+    pem = _pem()
+    secret = "7iT3Vd9hYqN2xR0pLk5s" + "Wm8bZc1uHj4gEf6oAa0B"  # split: not key-shaped here
+    files = {
+        "conf.yaml": "tls:\n  key: |\n" + "".join(f"    {line}\n" for line in _wrapped(pem, 32)),
+        "sa.json": '{"private_key": "' + "\\n".join(_wrapped(pem, 32)) + '\\n"}\n',
+        "deploy.env": f"export AWS_ACCESS_KEY_ID=AKIA{'2E0A8F3B244C9986'}\n"
+        + "".join(f"export SETTING_{i}=value-{i}\n" for i in range(40))
+        + f"export AWS_SECRET_ACCESS_KEY={secret}\n",
+        "ssh2.txt": "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\n" + "".join(_wrapped(pem, 64)[1:-1]) + "\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "key16.txt").write_bytes(pem.encode("utf-16"))
+    (tmp_path / "big.txt").write_bytes(b"# padding\n" * 240_000 + pem.encode())  # the key after 2.3 MB
+    found = {f.location.path for f in check(tmp_path, "REPO003").findings}
+    assert found == {*files, "key16.txt", "big.txt"}
+    big = [f for f in check(tmp_path, "REPO003").findings if f.location.path == "big.txt"]
+    assert big[0].message.endswith("from line 240001")
+
+
+def test_repo003_placeholders_are_not_keys(tmp_path: Path) -> None:
+    (tmp_path / "docs.md").write_text(
+        "AWS_ACCESS_KEY_ID=AKIAXXXXXXXXXXXXXXXX\nAWS_SECRET_ACCESS_KEY=" + "x" * 40 + "\n"
+        "Pinned at AKIA0000000000000000 (commit 9fceb02d0ae598e95dc970b74767f19372d61af8)\n"
+    )
+    assert check(tmp_path, "REPO003").status == "pass"
+
+
 @pytest.mark.parametrize("folder", ["target", ".gradle", ".tox", "node_modules/pkg", "venv/lib"])
 def test_repo003_finds_a_key_committed_in_any_folder(tmp_path: Path, folder: str) -> None:
     key = tmp_path / folder / "signing.pem"
