@@ -86,6 +86,19 @@ class CoverageEvidence:
                     f"expected coverage report {glob} was not found (write it in the build, or pass --evidence FILE)",
                     element=glob,
                 )
+        by_digest: dict[str, list[str]] = {}
+        for report in reports:
+            by_digest.setdefault(report["sha256"], []).append(report["path"])
+        for paths in by_digest.values():
+            if len(paths) > 1:
+                # Names resolve beside each copy: one run's report copied into
+                # another service's folder would speak for files it never ran.
+                yield finding_for(
+                    summary,
+                    f"the same coverage report is at {', '.join(sorted(paths))}: a copy speaks for the files "
+                    "beside it, which its run never measured",
+                    element=f"duplicate:{sorted(paths)[0]}",
+                )
         for report in reports:
             if report["stale"]:
                 yield finding_for(

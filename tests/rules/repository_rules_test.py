@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -687,3 +688,12 @@ def test_a_file_taken_out_of_the_index_still_needs_scanning(tmp_path: Path) -> N
     from checker.repository import load_repository
 
     assert "src/runner.py" in load_repository(tmp_path, "").files
+
+
+def test_cov005_a_report_copied_into_another_folder_is_a_finding(covered_project: Path) -> None:
+    (covered_project / "other").mkdir()
+    shutil.copy(covered_project / "coverage.xml", covered_project / "other" / "coverage.xml")
+    result = check(covered_project, "COV005")
+    assert any(
+        m.startswith("the same coverage report is at coverage.xml, other/coverage.xml") for m in messages(result)
+    )
