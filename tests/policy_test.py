@@ -28,7 +28,7 @@ def test_default_policy_is_valid_and_selects_the_builtin_rules() -> None:
 @pytest.mark.parametrize(
     ("text", "line", "field", "words"),
     [
-        (HEAD + "rules:\n  IAM01: {enforce: error}\n", 5, "rules.IAM01", "did you mean 'IAM001'?"),
+        (HEAD + "rules:\n  IAN001: {enforce: error}\n", 5, "rules.IAN001", "did you mean 'IAM001'?"),
         (
             HEAD + "rules:\n  IAM001:\n    enforse: warn\n",
             6,

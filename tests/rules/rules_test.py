@@ -29,6 +29,8 @@ EXPECTED_FAILURES: dict[str, set[tuple[str | None, int | None]]] = {
     "IAM007": {("Deployer", 16), ("Deployer", 19)},
     "IAM008": {("QueuePolicy", 11), ("Key", 18), ("Invoke", 19), ("HalfFencedApi", 33)},
     "IAM009": {("Admin", 13), ("Admin", 14), ("Handler", 22)},
+    "IAM010": {("QueuePolicy", 11), ("BucketPolicy", 24)},
+    "IAM011": {("OpenRole", 10), ("StarRole", 18), ("ConditionedOnNothing", 26)},
     "NAME001": {("Orders", 7), ("Handler", 13), ("Queue", 20)},
 }
 
