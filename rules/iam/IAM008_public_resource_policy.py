@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from checker.ruleapi import Facts, Finding, Param, RuleMeta, finding_for
+from checker.ruleapi import Facts, Finding, Param, RuleMeta, finding_for, listed
 
 _RESTRICTING_KEYS = [
     "aws:SourceAccount",
@@ -26,43 +26,96 @@ _RESTRICTING_KEYS = [
 _EVERYONE = {"*", "aws:*"}
 
 
-def _condition_keys(condition: Any, negated: bool = False) -> set[str]:
-    """The keys a condition tests (only under negated operators such as
-    ``StringNotEquals`` when ``negated``: a Deny unless the key matches)."""
+# Values that name no one in particular.
+_WIDE = {"*", "0.0.0.0/0", "::/0"}
+# Operators that pin a key to the values given (their negations, for a Deny).
+_PINNING = {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress"}
+_NEGATED = {
+    "stringnotequals",
+    "stringnotequalsignorecase",
+    "stringnotlike",
+    "arnnotequals",
+    "arnnotlike",
+    "notipaddress",
+}
+
+
+def _pins(key: str, values: Any) -> bool:
+    """Whether a key's test values name specific callers: not "*", "0.0.0.0/0"
+    or a pattern of wildcards, not "o-*" (every organization). An intrinsic
+    (``!Ref AWS::AccountId``) is a specific value."""
+    listed = values if isinstance(values, list) else [values]
+    if not listed:
+        return False
+    for value in listed:
+        if not isinstance(value, str):
+            continue
+        text = value.strip()
+        if text in _WIDE or not text.strip("*?") or text.endswith("/0"):
+            return False
+        literal = text.split("*", 1)[0].split("?", 1)[0]
+        if ("*" in text or "?" in text) and len(literal.rstrip("-:/")) < 6:
+            return False  # "o-*", "vpce-*", "arn:aws:*": a family, not a caller
+        if key == "lambda:functionurlauthtype" and text.upper() != "AWS_IAM":
+            return False  # NONE marks a public URL
+    return True
+
+
+def _restricted(condition: Any, restricting: set[str]) -> bool:
+    """Whether an Allow's condition ties it to specific callers: a pinning
+    operator (not IfExists, not ForAnyValue, not Null) on a restricting key
+    with specific values."""
     if not isinstance(condition, Mapping):
-        return set()
-    return {
-        str(key).lower()
-        for operator, tests in condition.items()
-        if isinstance(tests, Mapping) and (not negated or "Not" in str(operator))
-        for key in tests
-    }
+        return False
+    for operator, tests in condition.items():
+        if str(operator).lower().removeprefix("forallvalues:") not in _PINNING or not isinstance(tests, Mapping):
+            continue
+        if any(str(k).lower() in restricting and _pins(str(k).lower(), v) for k, v in tests.items()):
+            return True
+    return False
 
 
 def _document(record: Mapping[str, Any]) -> tuple[Any, ...]:
     return (record["template"], record["resource"], str(record["path"]).rsplit(".Statement", 1)[0])
 
 
-def _fences(facts: Facts, restricting: set[str]) -> dict[tuple[Any, ...], list[set[str]]]:
-    """By policy, the actions denied to every principal whatever a restricting
-    key does not match (Deny, Principal "*", StringNotEquals aws:SourceVpce
-    ...): the documented way to keep a private API or a bucket to one network
-    or organization, beside an Allow for "*"."""
-    fences: dict[tuple[Any, ...], list[set[str]]] = {}
+def _fence_condition(condition: Any, restricting: set[str]) -> bool:
+    """A Deny that applies unless one restricting key matches specific values:
+    one negated operator, one key, nothing else that could make it not apply."""
+    if not isinstance(condition, Mapping) or len(condition) != 1:
+        return False
+    ((operator, tests),) = condition.items()
+    if str(operator).lower() not in _NEGATED or not isinstance(tests, Mapping) or len(tests) != 1:
+        return False
+    ((key, values),) = tests.items()
+    return str(key).lower() in restricting and _pins(str(key).lower(), values)
+
+
+def _fences(facts: Facts, restricting: set[str]) -> dict[tuple[Any, ...], list[tuple[set[str], set[str]]]]:
+    """By policy, the (actions, resources) denied to every principal unless a
+    restricting key matches (Deny, Principal "*", StringNotEquals
+    aws:SourceVpce ...): the documented way to keep a private API or a bucket
+    to one network or organization, beside an Allow for "*"."""
+    fences: dict[tuple[Any, ...], list[tuple[set[str], set[str]]]] = {}
     for record in facts.view("iam_statements"):
-        if record["effect"] != "Deny" or record["not_actions"] or not record["actions"]:
+        if record["effect"] != "Deny" or record["not_actions"] or record["not_resources"] or not record["actions"]:
             continue
         if not any(p.lower() in _EVERYONE for p in record["principals"]):
             continue
-        if _condition_keys(record["condition"], negated=True) & restricting:
-            fences.setdefault(_document(record), []).append({a.lower() for a in record["actions"]})
+        if _fence_condition(record["condition"], restricting):
+            fence = ({a.lower() for a in record["actions"]}, set(record["resources"]))
+            fences.setdefault(_document(record), []).append(fence)
     return fences
 
 
-def _fenced(record: Mapping[str, Any], fences: Mapping[tuple[Any, ...], list[set[str]]]) -> bool:
-    """Whether a fence in the same policy covers every action the Allow grants."""
-    allowed = {a.lower() for a in record["actions"]}
-    return any("*" in denied or allowed <= denied for denied in fences.get(_document(record), ()))
+def _fenced(record: Mapping[str, Any], fences: Mapping[tuple[Any, ...], list[tuple[set[str], set[str]]]]) -> bool:
+    """Whether a fence in the same policy covers every action and resource the Allow grants."""
+    resources = set(record["resources"])
+    return any(
+        all(listed(action, sorted(denied)) for action in record["actions"])
+        and ("*" in where or (bool(resources) and resources <= where))
+        for denied, where in fences.get(_document(record), ())
+    )
 
 
 class PublicResourcePolicy:
@@ -119,7 +172,7 @@ class PublicResourcePolicy:
             if record["effect"] != "Allow" or record["policy_kind"] != "resource":
                 continue
             everyone = [p for p in record["principals"] if p.lower() in _EVERYONE]
-            if not everyone or _condition_keys(record["condition"]) & restricting:
+            if not everyone or _restricted(record["condition"], restricting):
                 continue
             if _fenced(record, fences):
                 continue

@@ -190,3 +190,72 @@ def test_name001_a_committed_state_file_is_hand_made_not_build_output(tmp_path: 
     )
     found = discover([tmp_path], tmp_path)
     assert [c.stack for c in found.candidates if c.relpath.endswith("stack.json")] == [None]
+
+
+_PUBLIC_BUCKET = """\
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+  Policy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref Bucket
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: "*"
+            Action: s3:GetObject
+            Resource: arn:aws:s3:::b/*
+{allow_condition}{deny}"""
+_DENY = """\
+          - Effect: Deny
+            Principal: "*"
+            Action: s3:*
+            Resource: {resource}
+            Condition: {condition}
+"""
+
+
+@pytest.mark.parametrize(
+    ("allow_condition", "deny", "public"),
+    [
+        ("", "", True),
+        ("            Condition: {StringEquals: {aws:PrincipalOrgID: o-a1b2c3d4e5}}\n", "", False),
+        ("            Condition: {StringEqualsIfExists: {aws:PrincipalOrgID: o-a1b2c3d4e5}}\n", "", True),
+        ("            Condition: {IpAddress: {aws:SourceIp: 0.0.0.0/0}}\n", "", True),
+        ("            Condition: {StringLike: {aws:PrincipalAccount: '*'}}\n", "", True),
+        ("            Condition: {'Null': {aws:SourceVpce: 'true'}}\n", "", True),
+        ("            Condition: {StringNotEquals: {aws:SourceVpce: vpce-0abc}}\n", "", True),
+        (
+            "",
+            _DENY.format(resource="arn:aws:s3:::b/*", condition="{StringNotEquals: {aws:SourceVpce: vpce-0abc}}"),
+            False,
+        ),
+        ("", _DENY.format(resource="'*'", condition="{NotIpAddress: {aws:SourceIp: [0.0.0.0/0, '::/0']}}"), True),
+        ("", _DENY.format(resource="'*'", condition="{StringNotLike: {aws:PrincipalOrgID: o-*}}"), True),
+        (
+            "",
+            _DENY.format(resource="'*'", condition="{ForAnyValue:StringNotEquals: {aws:SourceVpce: vpce-0abc}}"),
+            True,
+        ),
+        (
+            "",
+            _DENY.format(
+                resource="'*'",
+                condition="{StringNotEquals: {aws:SourceVpce: vpce-0abc}, StringEquals: {aws:username: nobody}}",
+            ),
+            True,
+        ),
+        (
+            "",
+            _DENY.format(resource="arn:aws:s3:::other/*", condition="{StringNotEquals: {aws:SourceVpce: vpce-0abc}}"),
+            True,
+        ),
+    ],
+)
+def test_iam008_conditions_count_by_what_they_restrict(
+    tmp_path: Path, allow_condition: str, deny: str, public: bool
+) -> None:
+    fixture = tmp_path / "t.yaml"
+    fixture.write_text(_PUBLIC_BUCKET.format(allow_condition=allow_condition, deny=deny))
+    assert bool(_findings("IAM008", fixture, tmp_path)) == public
