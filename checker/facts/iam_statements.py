@@ -49,6 +49,7 @@ FIELDS = (
     "origin",
 )
 
+
 # Where each resource type keeps its policy documents: a path into the
 # properties ("*" walks a list) and what kind of policy it is; built from the
 # classification of every policy-named property in the schemas.
@@ -65,21 +66,36 @@ SAM_POLICY_HOLDERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachin
 Items = list[tuple[Any, "int | None", str, str]]  # statement, line, path, origin
 
 
+def branches(value: Any, depth: int = 0) -> list[Any]:
+    """Every value an ``Fn::If`` can take (both branches, nested), without
+    ``AWS::NoValue``: a statement, a list of them or a whole document under a
+    condition is read in each form it can deploy as."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"} and depth < 10:
+        arg = value["Fn::If"]
+        if isinstance(arg, list) and len(arg) == 3:
+            return branches(arg[1], depth + 1) + branches(arg[2], depth + 1)
+    if isinstance(value, dict) and value == {"Ref": "AWS::NoValue"}:
+        return []
+    return [value]
+
+
 def _documents(
     properties: Any, spec: tuple[str, ...], path: str, line: int | None
 ) -> Iterator[tuple[Any, str, int | None]]:
-    """Yield (document, json path, line) for each place ``spec`` reaches."""
-    if not spec:
-        yield properties, path, line
-        return
-    head, rest = spec[0], spec[1:]
-    if head == "*":
-        if isinstance(properties, list):
-            for index, item in enumerate(properties):
-                yield from _documents(item, rest, f"{path}[{index}]", line_of(properties, index) or line)
-        return
-    if isinstance(properties, dict) and head in properties:
-        yield from _documents(properties[head], rest, f"{path}.{head}", line_of(properties, head) or line)
+    """Yield (document, json path, line) for each place ``spec`` reaches, in
+    each form an ``Fn::If`` on the way can take."""
+    for value in branches(properties):
+        if not spec:
+            yield value, path, line
+            continue
+        head, rest = spec[0], spec[1:]
+        if head == "*":
+            if isinstance(value, list):
+                for index, item in enumerate(value):
+                    yield from _documents(item, rest, f"{path}[{index}]", line_of(value, index) or line)
+            continue
+        if isinstance(value, dict) and head in value:
+            yield from _documents(value[head], rest, f"{path}.{head}", line_of(value, head) or line)
 
 
 def _parse_string(document: str, template: Template, where: str, line: int | None) -> Any:
@@ -98,27 +114,45 @@ def _parse_string(document: str, template: Template, where: str, line: int | Non
 
 def _statements(document: Any, template: Template, path: str, line: int | None, origin: str) -> Items:
     """The statements of a policy document given as a mapping or a JSON string."""
+    items: Items = []
+    for form in branches(document):
+        if isinstance(form, dict) and len(form) == 1 and next(iter(form)) in ("Fn::Sub", "Fn::Join"):
+            # A document written as JSON text built by an intrinsic: each text it can be.
+            texts = [t for t in Resolver(template.data).resolve(form) if isinstance(t, str)]
+            for text in texts:
+                items += _statements(text, template, path, line, origin)
+            continue
+        items += _document_statements(form, template, path, line, origin)
+    return items
+
+
+def _document_statements(document: Any, template: Template, path: str, line: int | None, origin: str) -> Items:
     if isinstance(document, str) and not document.strip():
         return []  # an empty policy is no policy (`serverless package` writes "Policy": "" on a RestApi)
     if isinstance(document, str):
         document = _parse_string(document, template, path, line)
     if not isinstance(document, dict):
         return []
-    statements = document.get("Statement")
     line = line_of(document, "Statement") or line
-    if isinstance(statements, dict):
-        return [(statements, line_of(statements) or line, f"{path}.Statement", origin)]
-    if isinstance(statements, list):
-        return [(s, line_of(statements, i) or line, f"{path}.Statement[{i}]", origin) for i, s in enumerate(statements)]
-    return []
+    items: Items = []
+    for statements in branches(document.get("Statement")):
+        if isinstance(statements, dict):
+            items += [(form, line_of(statements) or line, f"{path}.Statement", origin) for form in branches(statements)]
+        elif isinstance(statements, list):
+            for i, statement in enumerate(statements):
+                at = line_of(statements, i) or line
+                items += [(form, at, f"{path}.Statement[{i}]", origin) for form in branches(statement)]
+    return items
 
 
 def _sam_policies(properties: dict[str, Any], template: Template, line: int | None) -> Items:
     """Inline statements and expanded policy templates of a SAM ``Policies``."""
     policies = properties.get("Policies")
     entries = policies if isinstance(policies, list) else [policies]
+    # An entry under Fn::If is each entry it can be (a managed policy name, a statement, a template).
+    forms = [(index, form) for index, entry in enumerate(entries) for form in branches(entry)]
     items: Items = []
-    for index, entry in enumerate(entries):
+    for index, entry in forms:
         path = f"Properties.Policies[{index}]" if isinstance(policies, list) else "Properties.Policies"
         entry_line = (
             (line_of(policies, index) if isinstance(policies, list) else None)
@@ -231,6 +265,11 @@ def build(template: Template) -> list[dict[str, Any]]:
     return records
 
 
+def _effect(values: list[Any]) -> str:
+    texts = [str(v) for v in values]
+    return "Allow" if "Allow" in texts else texts[0] if texts else "Unknown"
+
+
 def _principals(value: Any, resolver: Resolver) -> list[str]:
     if value is None:
         return []
@@ -269,7 +308,8 @@ def _record(
         "path": path,
         "policy_kind": kind,
         "sid": statement.get("Sid") if isinstance(statement.get("Sid"), str) else None,
-        "effect": effect if isinstance(effect, str) else str(resolver.resolve(effect)[0]),
+        # An Effect an Fn::If chooses is Allow if any branch is (it can deploy so).
+        "effect": effect if isinstance(effect, str) else _effect(resolver.resolve(effect)),
         "actions": (actions := _strings(statement.get("Action"), resolver)),
         # Any pattern that matches every action ("*", "*:*", "?*"), in IAM's own wildcard semantics.
         "all_actions": any(is_all_actions(a) for a in actions),

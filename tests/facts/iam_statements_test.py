@@ -191,3 +191,61 @@ def test_an_empty_policy_string_is_no_policy_not_an_error(tmp_path: Path) -> Non
     policy = load_policy([default_policy_path()], registry)
     results = {r.meta.id: r.status for r in evaluate([template], registry, policy).results}
     assert "error" not in results.values(), results
+
+
+_CONDITIONAL = """\
+Conditions:
+  Never: !Equals [a, b]
+  Always: !Equals [a, a]
+Resources:
+  EffectIf:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Statement:
+          - {Effect: !If [Never, Deny, Allow], Action: "*", Resource: "*"}
+  StatementIf:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Statement:
+          - !If [Always, {Effect: Allow, Action: "*", Resource: "*"}, !Ref AWS::NoValue]
+  ListIf:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument:
+        Statement: !If [Always, [{Effect: Allow, Action: "*", Resource: "*"}], []]
+  DocumentIf:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument: !If [Always, {Statement: [{Effect: Allow, Action: "*", Resource: "*"}]}, !Ref AWS::NoValue]
+  RoleIf:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+      Policies:
+        - !If
+          - Always
+          - {PolicyName: p, PolicyDocument: {Statement: [{Effect: Allow, Action: "*", Resource: "*"}]}}
+          - !Ref AWS::NoValue
+  FunctionIf:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      Handler: app.handler
+      CodeUri: src/
+      Policies:
+        - !If [Always, {Statement: [{Effect: Allow, Action: "*", Resource: "*"}]}, !Ref AWS::NoValue]
+  SubJson:
+    Type: AWS::IAM::ManagedPolicy
+    Properties:
+      PolicyDocument: !Sub >-
+        {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "arn:${AWS::Partition}:s3:::b"}]}
+"""
+
+
+def test_every_form_an_intrinsic_gives_a_policy_is_read(tmp_path: Path) -> None:
+    statements, _ = _views(tmp_path, _CONDITIONAL)
+    allowing_all = {r["resource"] for r in statements if r["effect"] == "Allow" and r["all_actions"]}
+    assert allowing_all == {"EffectIf", "StatementIf", "ListIf", "DocumentIf", "RoleIf", "FunctionIf", "SubJson"}
