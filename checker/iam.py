@@ -144,9 +144,10 @@ def is_all_actions(action: str) -> bool:
 
 
 def is_service_wildcard(action: str) -> bool:
-    """A pattern that matches every action of one service: ``svc:*``, ``svc:?*``, ``svc:**``."""
+    """A pattern that matches every action of one service or more (not of
+    all): ``svc:*``, ``svc:?*``, ``svc:**``, ``kinesi?:*``, ``states*:*``."""
     service, sep, name = action.partition(":")
-    return bool(sep) and bool(service) and "*" not in service and "?" not in service and _every(name)
+    return bool(sep) and bool(service) and not _every(service) and _every(name)
 
 
 def has_wildcard(action: str) -> bool:
