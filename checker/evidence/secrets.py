@@ -8,6 +8,8 @@ a variable near it.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from pathlib import Path
 
@@ -53,6 +55,12 @@ def _secret_shaped(secret: bytes) -> bool:
     )
 
 
+@functools.lru_cache(maxsize=4)
+def secrets_at(content: bytes) -> list[int]:
+    """Where secret-shaped tokens (random-looking 40-character base64) start."""
+    return [m.start() for m in _AWS_SECRET.finditer(content) if _secret_shaped(m.group(0))]
+
+
 def _holds_a_key(kind: str, match: re.Match[bytes], content: bytes) -> bool:
     """Whether a match is key material, not its documentation: an AWS key id
     with a secret of the right shape near it (neither AWS's example pair), a
@@ -60,8 +68,11 @@ def _holds_a_key(kind: str, match: re.Match[bytes], content: bytes) -> bool:
     if kind == "aws-access-key":
         if match.group(0).endswith(_EXAMPLE) or len(set(match.group(0)[4:])) < 4:
             return False  # AWS's example, or a placeholder (AKIAXXXXXXXXXXXXXXXX)
-        window = content[max(0, match.start() - 4096) : match.end() + 4096].replace(match.group(0), b"")
-        return any(_secret_shaped(secret.group(0)) for secret in _AWS_SECRET.finditer(window))
+        # The secret-shaped tokens of the content, found once (a file of many
+        # ids would otherwise be searched around each of them).
+        near = secrets_at(content)
+        low = bisect.bisect_left(near, match.start() - 4096)
+        return low < len(near) and near[low] <= match.end() + 4096
     if kind == "aws-credentials":
         return _secret_shaped(match.group(0)[-40:])
     if kind in ("private-key", "ssh2-private-key"):
@@ -112,9 +123,13 @@ def _file_markers(path: Path) -> tuple[tuple[str, int], ...]:
                 return content_markers(text)
             previous = b""
             read = 0
-            while read < _MAX_SCANNED_BYTES:
+            while True:
                 chunk = handle.read(_CHUNK)
                 if not chunk:
+                    break
+                if read >= _MAX_SCANNED_BYTES:
+                    # Said, not skipped silently: REPO003 reports what it could not read.
+                    found.setdefault("unscanned-tail", lines_before + 1)
                     break
                 read += len(chunk)
                 window = previous + chunk

@@ -57,10 +57,18 @@ class CommittedSecrets:
         for record in facts.view("repo_files"):
             if any(fnmatch.fnmatchcase(record["path"], glob) for glob in params["allowed_paths"]):
                 continue
-            if record["markers"]:
+            keys = [m for m in record["markers"] if m != "unscanned-tail"]
+            if keys:
                 yield finding_for(
                     record,
-                    f"the file holds key material ({', '.join(record['markers'])}) from line {record['line']}",
+                    f"the file holds key material ({', '.join(keys)}) from line {record['line']}",
+                    element=record["path"],
+                )
+            elif record["markers"]:
+                yield finding_for(
+                    record,
+                    "the file is over 64 MiB and was read for key material only that far: keep large files "
+                    "out of git (Git LFS), or list the path in allowed_paths with a reason",
                     element=record["path"],
                 )
             elif record["secret_name"]:

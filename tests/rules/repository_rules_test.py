@@ -697,3 +697,18 @@ def test_cov005_a_report_copied_into_another_folder_is_a_finding(covered_project
     assert any(
         m.startswith("the same coverage report is at coverage.xml, other/coverage.xml") for m in messages(result)
     )
+
+
+def test_repo003_says_when_it_could_not_read_a_whole_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker.evidence import secrets
+
+    monkeypatch.setattr(secrets, "_MAX_SCANNED_BYTES", 4 * 1024 * 1024)  # the real limit is 64 MiB
+    (tmp_path / "dump.sql").write_bytes(b"-- rows\n" * 700_000)  # 5.6 MB
+    (result,) = check(tmp_path, "REPO003").findings
+    assert result.message.startswith("the file is over 64 MiB and was read for key material only that far")
+
+
+def test_repo003_key_ids_without_a_secret_are_not_credentials(tmp_path: Path) -> None:
+    # 300,000 ids: the secrets near them are looked up once per file, not once per id.
+    (tmp_path / "ids.txt").write_bytes(b"".join(b"AKIA%016X\n" % (i * 7919) for i in range(300_000)))
+    assert check(tmp_path, "REPO003").status == "pass"
