@@ -24,6 +24,8 @@ wcmatch, micromatch's semantics); JavaScript configuration
 from __future__ import annotations
 
 import configparser
+import fnmatch
+import hashlib
 import json
 import os
 import re
@@ -304,20 +306,59 @@ def _code_lines(lines: Iterable[str]) -> Iterable[int]:
         yield number
 
 
-def _through_links(repository: Repository, globs: Sequence[str]) -> list[str]:
-    """Each glob, and the same glob under the real folder when its folder is a
-    link inside the checkout (``src -> realsrc``)."""
-    out = list(globs)
+_MAX_DEPLOYED_FILES = 50_000
+_NOT_CODE = frozenset({".git", "node_modules", "__pycache__", ".venv", "venv", ".tox", ".pytest_cache", ".mypy_cache"})
+
+
+def _deployed_files(repository: Repository, globs: Sequence[str], files: Sequence[str]) -> list[str]:
+    """The source files the deployed code folders hold on disk (links
+    followed inside the checkout, a git-ignored build folder included), each
+    as the repository file it is: itself when listed, else the one listed
+    file with its content (the original a build copy was made from), else
+    itself (deployed code nobody committed still counts)."""
     root = Path(os.path.realpath(repository.root))
+    listed = set(files)
+    by_name: dict[str, list[str]] = {}
+    for relpath in files:
+        by_name.setdefault(relpath.rsplit("/", 1)[-1], []).append(relpath)
+    digests: dict[str, str | None] = {}
+
+    def digest(relpath: str) -> str | None:
+        if relpath not in digests:
+            path = root / relpath
+            try:
+                small = path.is_file() and path.stat().st_size <= _MAX_SOURCE_BYTES
+                digests[relpath] = hashlib.sha256(path.read_bytes()).hexdigest() if small else None
+            except OSError:
+                digests[relpath] = None
+        return digests[relpath]
+
+    found: dict[str, None] = {}
+    seen_dirs: set[Path] = set()
     for pattern in globs:
         folder, _, name = pattern.rpartition("/")
-        if not folder:
-            continue
-        real = Path(os.path.realpath(repository.root / folder))
-        if real.is_relative_to(root) and real != root / folder:
-            relative = real.relative_to(root).as_posix()
-            out.append(f"{relative}/{name}" if relative != "." else name)
-    return out
+        folder = re.sub(r"\[(.)\]", r"\1", folder)  # glob.escape, undone
+        top = root / folder if folder else root
+        for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
+            here = Path(os.path.realpath(dirpath))
+            if not here.is_relative_to(root) or here in seen_dirs or len(found) > _MAX_DEPLOYED_FILES:
+                dirnames[:] = []
+                continue
+            seen_dirs.add(here)
+            dirnames[:] = sorted(d for d in dirnames if d not in _NOT_CODE)
+            for filename in sorted(filenames):
+                real = Path(os.path.realpath(Path(dirpath) / filename))
+                if not fnmatch.fnmatchcase(filename, name) or not real.is_relative_to(root) or not real.is_file():
+                    continue
+                relpath = real.relative_to(root).as_posix()
+                if relpath not in listed:
+                    same = [
+                        c for c in by_name.get(filename, ()) if digest(c) is not None and digest(c) == digest(relpath)
+                    ]
+                    relpath = same[0] if len(same) == 1 else relpath
+                found[relpath] = None
+        seen_dirs.clear()
+    return list(found)
 
 
 def coverage_scope(
@@ -342,8 +383,8 @@ def coverage_scope(
     if deployed:
         # The code the artifact ships counts, whatever the configuration says;
         # through a linked folder too (git lists the link's target's files).
-        wanted = _through_links(repository, deployed)
-        named.update((f, "templates' function code") for f in files if f not in named and matches(f, wanted))
+        for relpath in _deployed_files(repository, deployed, files):
+            named.setdefault(relpath, "templates' function code")
     reported = {path for report in reports for path in report.files}
     candidates = sorted(named.keys() | reported)
     omits: dict[str, str] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -453,3 +454,22 @@ def test_a_committed_decoy_of_the_deployed_template_cannot_take_its_code_away(tm
     )
     outcome = _check(project)
     assert "hello_world/app.py" in outcome["scope"]["unmeasured"]
+
+
+def test_deployed_code_in_an_ignored_build_folder_counts_as_its_original(tmp_path: Path) -> None:
+    project = _sam_project(tmp_path, SAM_APP.replace("CodeUri: hello_world/", "CodeUri: build/"))
+    (project / "build").mkdir()
+    shutil.copy(project / "hello_world" / "app.py", project / "build" / "app.py")  # the build's copy
+    (project / "build" / "generated.py").write_text("VALUE = 1\n")  # deployed, committed nowhere
+    (project / ".gitignore").write_text("build/\n")
+    subprocess.run(["git", "-C", str(project), "init", "-q"], check=True)
+    subprocess.run(["git", "-C", str(project), "add", "."], check=True)
+    assert _check(project)["scope"]["unmeasured"] == ["build/generated.py", "hello_world/app.py"]
+
+
+def test_deployed_code_behind_a_nested_link_counts(tmp_path: Path) -> None:
+    project = _sam_project(tmp_path, SAM_APP)
+    (project / "lib" / "pkg").mkdir(parents=True)
+    (project / "lib" / "pkg" / "billing.py").write_text("def charge():\n    return 1\n")
+    (project / "hello_world" / "pkg").symlink_to(project / "lib" / "pkg")
+    assert "lib/pkg/billing.py" in _check(project)["scope"]["unmeasured"]
