@@ -113,6 +113,8 @@ class TemplateOutcome:
 
 Active = Sequence[tuple[Rule, RuleSetting]]
 
+# Resources whose properties name the local folder of code they deploy.
+_CODE_CARRIERS = ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion", "AWS::Lambda::Function")
 # The source files a Lambda runtime runs, by the runtime's family.
 _RUNTIME_SOURCES = {"python": ("*.py",), "nodejs": ("*.js", "*.mjs", "*.cjs", "*.ts")}
 
@@ -134,15 +136,23 @@ def deployed_code(template: Template) -> tuple[str, ...]:
     globs: list[str] = []
     for body in template.resources.values():
         kind = body.get("Type") if isinstance(body, dict) else None
-        if kind not in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion"):
+        if kind not in _CODE_CARRIERS:
             continue
-        given = body.get("Properties")
+        given, notes = body.get("Properties"), body.get("Metadata")
         properties: dict[str, Any] = given if isinstance(given, dict) else {}
-        if kind == "AWS::Serverless::Function":
-            code, runtimes = (
-                properties.get("CodeUri", defaults.get("CodeUri")),
-                [properties.get("Runtime", defaults.get("Runtime"))],
-            )
+        metadata: dict[str, Any] = notes if isinstance(notes, dict) else {}
+        code: Any
+        runtimes: list[Any]
+        if properties.get("PackageType", defaults.get("PackageType")) == "Image":
+            # A container image function: its build context is the code (any language).
+            code, runtimes = metadata.get("DockerContext"), [None]
+        elif kind == "AWS::Serverless::Function":
+            code = properties.get("CodeUri", defaults.get("CodeUri"))
+            runtimes = [properties.get("Runtime", defaults.get("Runtime"))]
+        elif kind == "AWS::Lambda::Function":
+            # A local path before `aws cloudformation package` uploads it (Code: src/).
+            local = properties.get("Code")
+            code, runtimes = (None if isinstance(local, dict) else local), [properties.get("Runtime")]
         else:
             code, listed = properties.get("ContentUri"), properties.get("CompatibleRuntimes")
             runtimes = listed if isinstance(listed, list) and listed else [None]

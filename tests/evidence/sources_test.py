@@ -473,3 +473,19 @@ def test_deployed_code_behind_a_nested_link_counts(tmp_path: Path) -> None:
     (project / "lib" / "pkg" / "billing.py").write_text("def charge():\n    return 1\n")
     (project / "hello_world" / "pkg").symlink_to(project / "lib" / "pkg")
     assert "lib/pkg/billing.py" in _check(project)["scope"]["unmeasured"]
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        # Before `aws cloudformation package` uploads it, Code names the local folder.
+        "  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code: hello_world/\n      Runtime: python3.12\n"
+        "      Handler: app.handler\n      Role: arn:aws:iam::111122223333:role/r\n",
+        # A container image function: its build context is the code.
+        "  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      PackageType: Image\n"
+        "    Metadata:\n      DockerContext: ./hello_world\n      Dockerfile: Dockerfile\n",
+    ],
+)
+def test_code_of_plain_lambda_and_image_functions_counts(tmp_path: Path, resource: str) -> None:
+    template = "Transform: AWS::Serverless-2016-10-31\nResources:\n" + resource
+    assert _check(_sam_project(tmp_path, template))["scope"]["unmeasured"] == ["hello_world/app.py"]
