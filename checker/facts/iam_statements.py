@@ -176,6 +176,39 @@ def _sam_policies(properties: dict[str, Any], template: Template, line: int | No
     return items
 
 
+def _public_function_url(properties: dict[str, Any], line: int | None) -> Items:
+    """A function URL with ``AuthType: NONE`` (``AWS::Lambda::Url``, or a SAM
+    function's ``FunctionUrlConfig``) lets every caller invoke it: the
+    resource-policy statement that grants it."""
+    config = properties.get("FunctionUrlConfig", properties)
+    if not isinstance(config, dict) or config.get("AuthType") != "NONE":
+        return []
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "lambda:InvokeFunctionUrl",
+        "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}},
+    }
+    return [
+        (statement, line_of(properties, "FunctionUrlConfig") or line, "Properties.FunctionUrlConfig", "function-url")
+    ]
+
+
+def _sam_api_statements(properties: dict[str, Any], line: int | None) -> Items:
+    """A SAM API's resource policy statements (``Auth.ResourcePolicy.CustomStatements``)."""
+    auth = properties.get("Auth")
+    policy = auth.get("ResourcePolicy") if isinstance(auth, dict) else None
+    custom = policy.get("CustomStatements") if isinstance(policy, dict) else None
+    path = "Properties.Auth.ResourcePolicy.CustomStatements"
+    items: Items = []
+    for form in branches(custom):
+        listed = form if isinstance(form, list) else [form]
+        for index, statement in enumerate(listed):
+            at = (line_of(form, index) if isinstance(form, list) else None) or line
+            items += [(s, at, f"{path}[{index}]", "sam-api") for s in branches(statement)]
+    return items
+
+
 def _lambda_permission(properties: dict[str, Any], line: int | None) -> Items:
     """The resource-policy statement an ``AWS::Lambda::Permission`` adds."""
     condition: dict[str, Any] = {}
@@ -223,7 +256,14 @@ def _items_for(
     resource_type: str, properties: dict[str, Any], template: Template, line: int | None
 ) -> list[tuple[Items, str]]:
     if resource_type in SAM_POLICY_HOLDERS:
-        return [(_sam_policies(properties, template, line), "identity")]
+        return [
+            (_sam_policies(properties, template, line), "identity"),
+            (_public_function_url(properties, line), "resource"),
+        ]
+    if resource_type == "AWS::Serverless::Api":
+        return [(_sam_api_statements(properties, line), "resource")]
+    if resource_type == "AWS::Lambda::Url":
+        return [(_public_function_url(properties, line), "resource")]
     if resource_type == "AWS::Lambda::Permission":
         return [(_lambda_permission(properties, line), "resource")]
     if resource_type == "AWS::Events::EventBusPolicy":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -76,7 +77,9 @@ def _restricted(condition: Any, restricting: set[str]) -> bool:
 
 
 def _document(record: Mapping[str, Any]) -> tuple[Any, ...]:
-    return (record["template"], record["resource"], str(record["path"]).rsplit(".Statement", 1)[0])
+    """The policy a statement belongs to: its path without the statement's own
+    place (``...PolicyDocument.Statement[2]``, ``...CustomStatements[0]``)."""
+    return (record["template"], record["resource"], re.sub(r"(\.Statement)?(\[\d+\])?$", "", str(record["path"])))
 
 
 def _fence_condition(condition: Any, restricting: set[str]) -> bool:
