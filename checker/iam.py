@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,3 +162,68 @@ def listed(action: str, patterns: list[str] | tuple[str, ...]) -> bool:
         if re.fullmatch(regex, lowered):
             return True
     return False
+
+
+# Condition judgment shared by every rule that asks "is this grant tied to
+# specific callers?" (resource policies, trust policies).
+EVERYONE = frozenset({"*", "aws:*"})
+_WIDE = {"*", "0.0.0.0/0", "::/0"}
+# Operators that pin a key to the values given, and their negations (a Deny's).
+_PINNING = {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress"}
+_NEGATED = {
+    "stringnotequals",
+    "stringnotequalsignorecase",
+    "stringnotlike",
+    "arnnotequals",
+    "arnnotlike",
+    "notipaddress",
+}
+
+
+def pins(key: str, values: Any) -> bool:
+    """Whether a condition key's test values name specific callers: not "*",
+    "0.0.0.0/0" or a pattern of wildcards, not "o-*" (every organization). An
+    intrinsic (``!Ref AWS::AccountId``) is a specific value."""
+    given = values if isinstance(values, list) else [values]
+    if not given:
+        return False
+    for value in given:
+        if not isinstance(value, str):
+            continue
+        text = value.strip()
+        if text in _WIDE or not text.strip("*?") or text.endswith("/0"):
+            return False
+        literal = text.split("*", 1)[0].split("?", 1)[0]
+        if ("*" in text or "?" in text) and len(literal.rstrip("-:/")) < 6:
+            return False  # "o-*", "vpce-*", "arn:aws:*": a family, not a caller
+        if key.lower() == "lambda:functionurlauthtype" and text.upper() != "AWS_IAM":
+            return False  # NONE marks a public URL
+    return True
+
+
+def restricts(condition: Any, keys: Iterable[str]) -> bool:
+    """Whether an Allow's condition ties it to specific callers: a pinning
+    operator (not IfExists, not ForAnyValue, not Null, not a negation) on one
+    of ``keys`` with specific values."""
+    if not isinstance(condition, Mapping):
+        return False
+    wanted = {k.lower() for k in keys}
+    for operator, tests in condition.items():
+        if str(operator).lower().removeprefix("forallvalues:") not in _PINNING or not isinstance(tests, Mapping):
+            continue
+        if any(str(k).lower() in wanted and pins(str(k), v) for k, v in tests.items()):
+            return True
+    return False
+
+
+def denies_unless(condition: Any, keys: Iterable[str]) -> bool:
+    """Whether a Deny's condition makes it apply to every caller but those
+    one of ``keys`` names: one negated operator testing one key against
+    specific values, and nothing else that could keep it from applying."""
+    if not isinstance(condition, Mapping) or len(condition) != 1:
+        return False
+    ((operator, tests),) = condition.items()
+    if str(operator).lower() not in _NEGATED or not isinstance(tests, Mapping) or len(tests) != 1:
+        return False
+    ((key, values),) = tests.items()
+    return str(key).lower() in {k.lower() for k in keys} and pins(str(key), values)

@@ -11,11 +11,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from checker.iam import IamAction, has_wildcard, is_all_actions, is_service_wildcard, listed
+from checker.iam import (
+    EVERYONE,
+    IamAction,
+    denies_unless,
+    has_wildcard,
+    is_all_actions,
+    is_service_wildcard,
+    listed,
+    restricts,
+)
 from checker.iam import catalogue as iam_catalogue
 from checker.loaders.nodes import line_of
 
 __all__ = [
+    "EVERYONE",
     "SEVERITIES",
     "SEVERITY_RANK",
     "TAGS",
@@ -27,6 +37,7 @@ __all__ = [
     "Param",
     "Rule",
     "RuleMeta",
+    "denies_unless",
     "finding_for",
     "has_wildcard",
     "iam_catalogue",
@@ -34,6 +45,7 @@ __all__ = [
     "is_service_wildcard",
     "line_of",
     "listed",
+    "restricts",
 ]
 
 Severity = Literal["info", "low", "medium", "high", "critical"]

@@ -6,7 +6,17 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from checker.ruleapi import Facts, Finding, Param, RuleMeta, finding_for, listed
+from checker.ruleapi import (
+    EVERYONE,
+    Facts,
+    Finding,
+    Param,
+    RuleMeta,
+    denies_unless,
+    finding_for,
+    listed,
+    restricts,
+)
 
 _RESTRICTING_KEYS = [
     "aws:SourceAccount",
@@ -24,74 +34,12 @@ _RESTRICTING_KEYS = [
     "kms:CallerAccount",
     "lambda:FunctionUrlAuthType",
 ]
-_EVERYONE = {"*", "aws:*"}
-
-
-# Values that name no one in particular.
-_WIDE = {"*", "0.0.0.0/0", "::/0"}
-# Operators that pin a key to the values given (their negations, for a Deny).
-_PINNING = {"stringequals", "stringequalsignorecase", "stringlike", "arnequals", "arnlike", "ipaddress"}
-_NEGATED = {
-    "stringnotequals",
-    "stringnotequalsignorecase",
-    "stringnotlike",
-    "arnnotequals",
-    "arnnotlike",
-    "notipaddress",
-}
-
-
-def _pins(key: str, values: Any) -> bool:
-    """Whether a key's test values name specific callers: not "*", "0.0.0.0/0"
-    or a pattern of wildcards, not "o-*" (every organization). An intrinsic
-    (``!Ref AWS::AccountId``) is a specific value."""
-    listed = values if isinstance(values, list) else [values]
-    if not listed:
-        return False
-    for value in listed:
-        if not isinstance(value, str):
-            continue
-        text = value.strip()
-        if text in _WIDE or not text.strip("*?") or text.endswith("/0"):
-            return False
-        literal = text.split("*", 1)[0].split("?", 1)[0]
-        if ("*" in text or "?" in text) and len(literal.rstrip("-:/")) < 6:
-            return False  # "o-*", "vpce-*", "arn:aws:*": a family, not a caller
-        if key == "lambda:functionurlauthtype" and text.upper() != "AWS_IAM":
-            return False  # NONE marks a public URL
-    return True
-
-
-def _restricted(condition: Any, restricting: set[str]) -> bool:
-    """Whether an Allow's condition ties it to specific callers: a pinning
-    operator (not IfExists, not ForAnyValue, not Null) on a restricting key
-    with specific values."""
-    if not isinstance(condition, Mapping):
-        return False
-    for operator, tests in condition.items():
-        if str(operator).lower().removeprefix("forallvalues:") not in _PINNING or not isinstance(tests, Mapping):
-            continue
-        if any(str(k).lower() in restricting and _pins(str(k).lower(), v) for k, v in tests.items()):
-            return True
-    return False
 
 
 def _document(record: Mapping[str, Any]) -> tuple[Any, ...]:
     """The policy a statement belongs to: its path without the statement's own
     place (``...PolicyDocument.Statement[2]``, ``...CustomStatements[0]``)."""
     return (record["template"], record["resource"], re.sub(r"(\.Statement)?(\[\d+\])?$", "", str(record["path"])))
-
-
-def _fence_condition(condition: Any, restricting: set[str]) -> bool:
-    """A Deny that applies unless one restricting key matches specific values:
-    one negated operator, one key, nothing else that could make it not apply."""
-    if not isinstance(condition, Mapping) or len(condition) != 1:
-        return False
-    ((operator, tests),) = condition.items()
-    if str(operator).lower() not in _NEGATED or not isinstance(tests, Mapping) or len(tests) != 1:
-        return False
-    ((key, values),) = tests.items()
-    return str(key).lower() in restricting and _pins(str(key).lower(), values)
 
 
 def _fences(facts: Facts, restricting: set[str]) -> dict[tuple[Any, ...], list[tuple[set[str], set[str]]]]:
@@ -103,9 +51,9 @@ def _fences(facts: Facts, restricting: set[str]) -> dict[tuple[Any, ...], list[t
     for record in facts.view("iam_statements"):
         if record["effect"] != "Deny" or record["not_actions"] or record["not_resources"] or not record["actions"]:
             continue
-        if not any(p.lower() in _EVERYONE for p in record["principals"]):
+        if not any(p.lower() in EVERYONE for p in record["principals"]):
             continue
-        if _fence_condition(record["condition"], restricting):
+        if denies_unless(record["condition"], restricting):
             fence = ({a.lower() for a in record["actions"]}, set(record["resources"]))
             fences.setdefault(_document(record), []).append(fence)
     return fences
@@ -174,8 +122,8 @@ class PublicResourcePolicy:
         for record in facts.view("iam_statements"):
             if record["effect"] != "Allow" or record["policy_kind"] != "resource":
                 continue
-            everyone = [p for p in record["principals"] if p.lower() in _EVERYONE]
-            if not everyone or _restricted(record["condition"], restricting):
+            everyone = [p for p in record["principals"] if p.lower() in EVERYONE]
+            if not everyone or restricts(record["condition"], restricting):
                 continue
             if _fenced(record, fences):
                 continue

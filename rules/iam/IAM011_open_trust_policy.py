@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from checker.ruleapi import Facts, Finding, Param, RuleMeta, finding_for, is_all_actions
+from checker.ruleapi import EVERYONE, Facts, Finding, Param, RuleMeta, finding_for, is_all_actions, restricts
 
-_EVERYONE = {"*", "aws:*"}
 # Keys that tie an assumption to known callers: an account, an organization,
 # an external id agreed with a third party, a source.
 _RESTRICTING_KEYS = [
@@ -20,12 +19,6 @@ _RESTRICTING_KEYS = [
     "aws:SourceOrgID",
     "sts:ExternalId",
 ]
-
-
-def _condition_keys(condition: Any) -> set[str]:
-    if not isinstance(condition, Mapping):
-        return set()
-    return {str(key).lower() for tests in condition.values() if isinstance(tests, Mapping) for key in tests}
 
 
 class OpenTrustPolicy:
@@ -72,12 +65,12 @@ class OpenTrustPolicy:
     )
 
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:
-        restricting = {key.lower() for key in params["restricting_condition_keys"]}
+        restricting = params["restricting_condition_keys"]
         for record in facts.view("iam_statements"):
             if record["policy_kind"] != "trust" or record["effect"] != "Allow":
                 continue
-            everyone = [p for p in record["principals"] if p.lower() in _EVERYONE]
-            if everyone and not _condition_keys(record["condition"]) & restricting:
+            everyone = [p for p in record["principals"] if p.lower() in EVERYONE]
+            if everyone and not restricts(record["condition"], restricting):
                 yield finding_for(
                     record,
                     f"{record['path']} lets every principal ({everyone[0]!r}) assume the role, with no "

@@ -37,7 +37,13 @@ EXPECTED_FAILURES: dict[str, set[tuple[str | None, int | None]]] = {
     },
     "IAM009": {("Admin", 13), ("Admin", 14), ("Handler", 22)},
     "IAM010": {("QueuePolicy", 11), ("BucketPolicy", 24)},
-    "IAM011": {("OpenRole", 10), ("StarRole", 18), ("ConditionedOnNothing", 26)},
+    "IAM011": {
+        ("OpenRole", 10),
+        ("StarRole", 18),
+        ("ConditionedOnNothing", 26),
+        ("AnyAccount", 37),
+        ("AnyAccount", 42),
+    },
     "NAME001": {("Orders", 7), ("Handler", 13), ("Queue", 20)},
 }
 
