@@ -211,7 +211,11 @@ def _caches(request: CheckRequest, policy: Policy) -> tuple[OutcomeCache | None,
     if secret is None:
         return None, None  # recorded as requested but not authenticated: nothing is read or written
     settings = {rule_id: explain_setting(s) for rule_id, s in policy.rules.items()}
-    salt = run_salt([builtin_rules_dir(), *request.rule_folders], settings, policy.env, catalogue_source()["sha256"])
+    # checker's own code is part of every key: a release that reads more (a new
+    # policy carrier, a new intrinsic) must not be served what an older one found.
+    own_code = Path(__file__).resolve().parent
+    folders = [own_code, builtin_rules_dir(), *request.rule_folders]
+    salt = run_salt(folders, settings, policy.env, catalogue_source()["sha256"])
     return OutcomeCache(request.cache_dir, salt, secret), JsonStore(request.cache_dir / "scans", secret)
 
 

@@ -106,3 +106,19 @@ def test_cli_cache_and_jobs(many: Path, monkeypatch: pytest.MonkeyPatch, capsys:
         reports.append(report)
     assert reports[0] == reports[1] == reports[2]
     assert main(["check", "--jobs", "0"]) == 2
+
+
+def test_the_key_covers_checkers_own_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A release that reads more (a new policy carrier) must not be served an older one's outcome.
+    import checker
+    from checker import cache as cache_module
+    from checker.gate import CheckRequest, _caches
+
+    digested: list[Path] = []
+    original = cache_module.folder_digest
+    monkeypatch.setattr(cache_module, "folder_digest", lambda f: digested.append(Path(f)) or original(f))
+    request = CheckRequest(
+        paths=[tmp_path], root=tmp_path, cache_dir=tmp_path / "c", environ={"CHECKER_CACHE_KEY": "s" * 20}
+    )
+    _caches(request, load_policy([default_policy_path()], REGISTRY))
+    assert Path(checker.__file__).resolve().parent in digested
