@@ -55,31 +55,37 @@ def _secret_shaped(secret: bytes) -> bool:
     )
 
 
-@functools.lru_cache(maxsize=4)
-def secrets_at(content: bytes) -> list[int]:
-    """Where secret-shaped tokens (random-looking 40-character base64) start."""
-    return [m.start() for m in _AWS_SECRET.finditer(content) if _secret_shaped(m.group(0))]
+class _Scanned:
+    """One piece of content under scan, with what is worth finding once."""
+
+    def __init__(self, content: bytes) -> None:
+        self.content = content
+
+    @functools.cached_property
+    def secrets(self) -> list[int]:
+        """Where secret-shaped tokens (random-looking 40-character base64)
+        start: found once, so a file of many key ids is not searched around
+        each of them."""
+        return [m.start() for m in _AWS_SECRET.finditer(self.content) if _secret_shaped(m.group(0))]
 
 
-def _holds_a_key(kind: str, match: re.Match[bytes], content: bytes) -> bool:
+def _holds_a_key(kind: str, match: re.Match[bytes], scanned: _Scanned) -> bool:
     """Whether a match is key material, not its documentation: an AWS key id
     with a secret of the right shape near it (neither AWS's example pair), a
     PEM header with a base64 body after it."""
     if kind == "aws-access-key":
         if match.group(0).endswith(_EXAMPLE) or len(set(match.group(0)[4:])) < 4:
             return False  # AWS's example, or a placeholder (AKIAXXXXXXXXXXXXXXXX)
-        # The secret-shaped tokens of the content, found once (a file of many
-        # ids would otherwise be searched around each of them).
-        near = secrets_at(content)
-        low = bisect.bisect_left(near, match.start() - 4096)
-        return low < len(near) and near[low] <= match.end() + 4096
+        low = bisect.bisect_left(scanned.secrets, match.start() - 4096)
+        return low < len(scanned.secrets) and scanned.secrets[low] <= match.end() + 4096
     if kind == "aws-credentials":
         return _secret_shaped(match.group(0)[-40:])
     if kind in ("private-key", "ssh2-private-key"):
         # However the body is wrapped (64 columns or narrower, indented in
         # YAML, or as "\n" escapes in a JSON string): lines joined, spaces
         # inside a line kept (a sentence after a header is no key).
-        window = re.sub(rb"[ \t]*(?:\r?\n|\\r\\n|\\n)[ \t\"']*", b"", content[match.end() : match.end() + 1200])
+        body = scanned.content[match.end() : match.end() + 1200]
+        window = re.sub(rb"[ \t]*(?:\r?\n|\\r\\n|\\n)[ \t\"']*", b"", body)
         return _PEM_BODY.search(window) is not None
     return True
 
@@ -89,9 +95,10 @@ def content_markers(content: bytes) -> tuple[tuple[str, int], ...]:
     An AWS access key id counts when a secret of the right shape is near it
     (the id alone is not a credential; with its secret, it is)."""
     found: list[tuple[str, int]] = []
+    scanned = _Scanned(content)
     for kind, pattern in _MARKERS:
         for match in pattern.finditer(content):
-            if not _holds_a_key(kind, match, content):
+            if not _holds_a_key(kind, match, scanned):
                 continue
             found.append((kind, content.count(b"\n", 0, match.start()) + 1))
             break  # one of each kind a file is enough to say
