@@ -110,7 +110,7 @@ class Discovery:
     evidence: tuple[Candidate, ...] = ()  # files named like coverage reports or scan results
     # The commit's files, when a folder was walked in a checkout; a template
     # not in the commit identical to one that is, is judged as a copy of it.
-    tracked: frozenset[str] | None = None
+    committed: frozenset[str] | None = None
 
 
 def _is_venv(directory: Path) -> bool:

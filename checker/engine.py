@@ -53,7 +53,7 @@ class TemplateSummary:
     stack: str | None
     status: Literal["ok", "error"]
     resources: int
-    copies: tuple[str, ...] = ()  # untracked files with the same content and stack, judged as this one
+    copies: tuple[str, ...] = ()  # files not in the commit, same content and stack, judged as this one
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,14 +285,14 @@ def evaluate(
     return aggregate((judge_template(t, active, policy.env) for t in templates), registry, policy, progress)
 
 
-def fold_copies(outcomes: Sequence[TemplateOutcome], tracked: frozenset[str] | None) -> list[TemplateOutcome]:
+def fold_copies(outcomes: Sequence[TemplateOutcome], committed: frozenset[str] | None) -> list[TemplateOutcome]:
     """Judge a copy of a committed template (a build folder's) as the
     committed one: same content, same stack, same kind. The committed path
     owns its findings, each of which names the copies; a waiver scoped by
     path covers such a finding only if it covers every copy's path too
     (Waiver.matches), so no path can lend a waiver to another. A template
     with no committed original keeps its own path and findings."""
-    if not tracked:
+    if not committed:
         return list(outcomes)
     groups: dict[tuple[str, str | None, str], list[TemplateOutcome]] = {}
     for outcome in outcomes:
@@ -301,8 +301,8 @@ def fold_copies(outcomes: Sequence[TemplateOutcome], tracked: frozenset[str] | N
             groups.setdefault((s.sha256, s.stack, s.kind), []).append(outcome)
     folded: dict[str, TemplateOutcome] = {}  # copy path -> the outcome it folds into
     for members in groups.values():
-        owners = sorted((o for o in members if o.summary.path in tracked), key=lambda o: o.summary.path)
-        copies = [o for o in members if o.summary.path not in tracked]
+        owners = sorted((o for o in members if o.summary.path in committed), key=lambda o: o.summary.path)
+        copies = [o for o in members if o.summary.path not in committed]
         if owners and copies:
             for copy in copies:
                 folded[copy.summary.path] = owners[0]
@@ -341,10 +341,10 @@ def aggregate(
     registry: Mapping[str, Rule],
     policy: Policy,
     progress: Callable[[int], None] | None = None,
-    tracked: frozenset[str] | None = None,
+    committed: frozenset[str] | None = None,
 ) -> Evaluation:
-    """Fold per-template outcomes into one result per rule, untracked copies
-    of tracked templates into their original (:func:`fold_copies`);
+    """Fold per-template outcomes into one result per rule, copies of
+    committed templates into their original (:func:`fold_copies`);
     ``progress`` hears the count of files done."""
     collected = {rule.meta.id: _Collector() for rule, _ in active_rules(registry, policy)}
     summaries: list[TemplateSummary] = []
@@ -358,7 +358,7 @@ def aggregate(
         if progress is not None:
             progress(done)
     code: dict[str, None] = {}
-    for outcome in fold_copies(judged, tracked):
+    for outcome in fold_copies(judged, committed):
         code.update(dict.fromkeys(outcome.code))
         summaries.append(outcome.summary)
         inline += outcome.inline

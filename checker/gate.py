@@ -246,7 +246,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         jobs=request.jobs,
         cache=cache,
         progress=request.progress,
-        tracked=found.tracked,
+        committed=found.committed,
     )
     relaxations += _inline_relaxations(evaluation, root, policy, registry, now)
     _unique_waiver_ids(policy, relaxations)

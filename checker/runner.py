@@ -74,7 +74,7 @@ def evaluate_candidates(
     jobs: int | None = None,
     cache: OutcomeCache | None = None,
     progress: Callable[[int], None] | None = None,
-    tracked: frozenset[str] | None = None,
+    committed: frozenset[str] | None = None,
 ) -> Evaluation:
     active = active_rules(registry, policy)
     if jobs is not None and jobs < 1:
@@ -82,7 +82,7 @@ def evaluate_candidates(
     jobs = jobs or os.cpu_count() or 1
     if jobs == 1 or len(candidates) < PARALLEL_THRESHOLD or not hasattr(os, "fork"):
         outcomes: Iterator[TemplateOutcome | None] = (judge_candidate(c, active, policy.env, cache) for c in candidates)
-        return aggregate(outcomes, registry, policy, progress, tracked)
+        return aggregate(outcomes, registry, policy, progress, committed)
     # Loaded only for large runs: the pool's imports cost more than a small run.
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -92,4 +92,4 @@ def evaluate_candidates(
     with ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_init_worker, initargs=(active, policy.env, cache)
     ) as pool:
-        return aggregate(pool.map(_work, candidates, chunksize=chunk), registry, policy, progress, tracked)
+        return aggregate(pool.map(_work, candidates, chunksize=chunk), registry, policy, progress, committed)
