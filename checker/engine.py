@@ -107,7 +107,7 @@ class TemplateOutcome:
     in_scope: tuple[str, ...]
     inline: tuple[InlineSuppression, ...] = ()
     cached: bool = False
-    code: tuple[str, ...] = ()  # globs of the source files its functions deploy (deployed_code)
+    code: tuple[str, ...] = ()  # the source files its functions deploy, as folder/*.py (deployed_code)
 
 
 Active = Sequence[tuple[Rule, RuleSetting]]

@@ -336,8 +336,7 @@ def _deployed_files(repository: Repository, globs: Sequence[str], files: Sequenc
     found: dict[str, None] = {}
     seen_dirs: set[Path] = set()
     for pattern in globs:
-        folder, _, name = pattern.rpartition("/")
-        folder = re.sub(r"\[(.)\]", r"\1", folder)  # glob.escape, undone
+        folder, _, name = pattern.rpartition("/")  # a literal folder, a file-name glob
         top = root / folder if folder else root
         for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
             here = Path(os.path.realpath(dirpath))
@@ -368,8 +367,9 @@ def coverage_scope(
     deployed: Sequence[str] = (),
 ) -> CoverageScope:
     """The sources coverage is measured over, and what the team's
-    configuration leaves out, for the project's files. ``deployed``: globs
-    (root-relative) of the code the judged templates' functions deploy."""
+    configuration leaves out, for the project's files. ``deployed``: the
+    code the judged templates' functions deploy (``folder/*.py``, see
+    :func:`checker.facts.deployed_code.deployed_code`)."""
     prefix = repository.project + "/" if repository.project else ""
     files = [f for f in repository.files if f.startswith(prefix)]
     configs, unread = read_configs(repository, files)

@@ -4,7 +4,6 @@ or not a test imported them (:mod:`checker.evidence.sources`)."""
 
 from __future__ import annotations
 
-import glob
 import posixpath
 from typing import Any
 
@@ -18,8 +17,9 @@ _RUNTIME_SOURCES = {"python": ("*.py",), "nodejs": ("*.js", "*.mjs", "*.cjs", "*
 
 
 def deployed_code(template: Template) -> tuple[str, ...]:
-    """Root-relative globs of the source files the template's SAM functions
-    and layers deploy: each local ``CodeUri`` (``ContentUri``) folder, or the
+    """The source files the template's functions and layers deploy, each as
+    ``folder/*.py``: a root-relative folder (literal) and a file-name glob.
+    The folders: each local ``CodeUri`` (``ContentUri``) folder, or the
     Globals', in its runtime's language; every value an intrinsic can take
     (a parameter's default, an ``!If``'s branches, a ``!Sub``). A runtime
     that cannot be resolved counts every language's files. Coverage counts
@@ -61,7 +61,7 @@ def deployed_code(template: Template) -> tuple[str, ...]:
             # A runtime nothing resolves (or another language's) counts every language's files.
             families |= {f for f in known if f} if values and all(known) else set(_RUNTIME_SOURCES)
         for folder in _code_folders(code, here, resolver):
-            prefix = "" if folder == "." else glob.escape(folder) + "/"
+            prefix = "" if folder == "." else folder + "/"
             globs += [prefix + pattern for family in sorted(families) for pattern in _RUNTIME_SOURCES[family]]
     return tuple(dict.fromkeys(globs))
 
