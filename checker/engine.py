@@ -76,7 +76,7 @@ class Evaluation:
     break_glass: BreakGlass | None = None
     break_glass_active: bool = False
     cache_hits: int = 0  # templates whose outcome came from the result cache
-    code: tuple[str, ...] = ()  # globs of the source files the templates' functions deploy
+    code: tuple[str, ...] = ()  # the source files the templates' functions deploy, as folder/*.py
 
     @property
     def blocking(self) -> list[str]:

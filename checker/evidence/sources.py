@@ -340,7 +340,7 @@ def _deployed_files(repository: Repository, globs: Sequence[str], files: Sequenc
         top = root / folder if folder else root
         for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
             here = Path(os.path.realpath(dirpath))
-            if not here.is_relative_to(root) or here in seen_dirs or len(found) > _MAX_DEPLOYED_FILES:
+            if not here.is_relative_to(root) or here in seen_dirs:
                 dirnames[:] = []
                 continue
             seen_dirs.add(here)
@@ -356,6 +356,13 @@ def _deployed_files(repository: Repository, globs: Sequence[str], files: Sequenc
                     ]
                     relpath = same[0] if len(same) == 1 else relpath
                 found[relpath] = None
+                if len(found) > _MAX_DEPLOYED_FILES:
+                    # Counting part of the code would let files placed first hide the rest.
+                    raise InputError(
+                        f"more than {_MAX_DEPLOYED_FILES} source files under the deployed code folder",
+                        path=folder or ".",
+                        hint="name the sources in the policy (coverage.sources) and exclude what does not ship",
+                    )
         seen_dirs.clear()
     return list(found)
 

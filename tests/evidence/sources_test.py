@@ -489,3 +489,17 @@ def test_deployed_code_behind_a_nested_link_counts(tmp_path: Path) -> None:
 def test_code_of_plain_lambda_and_image_functions_counts(tmp_path: Path, resource: str) -> None:
     template = "Transform: AWS::Serverless-2016-10-31\nResources:\n" + resource
     assert _check(_sam_project(tmp_path, template))["scope"]["unmeasured"] == ["hello_world/app.py"]
+
+
+def test_deployed_code_too_large_to_count_whole_is_an_error_not_a_part_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from checker.errors import InputError
+    from checker.evidence import sources
+
+    monkeypatch.setattr(sources, "_MAX_DEPLOYED_FILES", 3)  # the real limit is 50,000
+    project = _sam_project(tmp_path, SAM_APP)
+    for index in range(5):  # empty modules sorted first would otherwise push the real code past the limit
+        (project / "hello_world" / f"aaa{index}.py").write_text("")
+    with pytest.raises(InputError, match="more than 3 source files under the deployed code folder"):
+        _check(project)
