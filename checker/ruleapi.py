@@ -148,9 +148,24 @@ class Rule(Protocol):
 def finding_for(
     record: Mapping[str, Any], message: str, *, line: int | None = None, element: str | None = None
 ) -> Finding:
-    """A finding located at a view record (its template or file, line and resource)."""
+    """A finding located at a view record (its template or file, line and
+    resource). When the record, or a value the finding names, comes through a
+    choice the template makes (a condition's branch, a parameter value, a map
+    entry), the message ends by saying which."""
+    choices = _choices(record, message, element)
+    if choices:
+        message = f"{message} [when {'; '.join(choices)}]"
     return Finding(
         message,
         Location(record.get("template") or record["path"], line or record.get("line"), record.get("resource")),
         element,
     )
+
+
+def _choices(record: Mapping[str, Any], message: str, element: str | None) -> list[str]:
+    chosen = list(record.get("when") or ())
+    via = record.get("via")
+    for value, how in (via.items() if isinstance(via, Mapping) else ()):
+        if repr(value) in message or (element is not None and value in element):
+            chosen += [choice for choice in how if choice not in chosen]
+    return chosen

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -97,6 +98,9 @@ class Template:
     stack: str | None
     data: LineDict | None
     error: InputError | None
+    # Values the team's deployment parameter files give the template's
+    # parameters: name -> ((value, file it comes from), ...). Set by discovery.
+    parameter_values: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
     @property
     def resources(self) -> dict[str, Any]:

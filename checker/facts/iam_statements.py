@@ -20,7 +20,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.facts import sam_policies
-from checker.facts.intrinsics import Resolver
+from checker.facts.intrinsics import Resolver, Unknown, branch, via_of
 from checker.facts.policy_carriers import CARRIERS
 from checker.iam import is_all_actions
 from checker.loaders.json_loader import load_json
@@ -47,6 +47,9 @@ FIELDS = (
     "condition",
     "action_line",
     "origin",
+    "when",
+    "via",
+    "unresolved",
 )
 
 
@@ -63,39 +66,50 @@ def _sources() -> dict[str, tuple[tuple[tuple[str, ...], str], ...]]:
 SOURCES = _sources()
 SAM_POLICY_HOLDERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
 
-Items = list[tuple[Any, "int | None", str, str]]  # statement, line, path, origin
+Via = tuple[str, ...]  # the conditions' branches that lead to a statement
+Items = list[tuple[Any, "int | None", str, str, Via]]  # statement, line, path, origin, via
+# Nested conditions around one policy part: beyond this depth a branch is read as is.
+_MAX_BRANCH_DEPTH = 10
 
 
-def branches(value: Any, depth: int = 0) -> list[Any]:
+def branches(value: Any, via: Via = (), depth: int = 0) -> list[tuple[Any, Via]]:
     """Every value an ``Fn::If`` can take (both branches, nested), without
-    ``AWS::NoValue``: a statement, a list of them or a whole document under a
-    condition is read in each form it can deploy as."""
-    if isinstance(value, dict) and set(value) == {"Fn::If"} and depth < 10:
+    ``AWS::NoValue``, each with the branches taken to reach it: a statement,
+    a list of them or a whole document under a condition is read in each
+    form it can deploy as."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"} and depth < _MAX_BRANCH_DEPTH:
         arg = value["Fn::If"]
         if isinstance(arg, list) and len(arg) == 3:
-            return branches(arg[1], depth + 1) + branches(arg[2], depth + 1)
+            taken = [(arg[1], True), (arg[2], False)]
+            fixed = [truth for choice, truth in ((branch(arg[0], t), t) for t in (True, False)) if choice in via]
+            return [
+                form
+                for value, truth in taken
+                if not fixed or truth in fixed
+                for form in branches(value, (*via, branch(arg[0], truth)), depth + 1)
+            ]
     if isinstance(value, dict) and value == {"Ref": "AWS::NoValue"}:
         return []
-    return [value]
+    return [(value, via)]
 
 
 def _documents(
-    properties: Any, spec: tuple[str, ...], path: str, line: int | None
-) -> Iterator[tuple[Any, str, int | None]]:
-    """Yield (document, json path, line) for each place ``spec`` reaches, in
-    each form an ``Fn::If`` on the way can take."""
-    for value in branches(properties):
+    properties: Any, spec: tuple[str, ...], path: str, line: int | None, via: Via = ()
+) -> Iterator[tuple[Any, str, int | None, Via]]:
+    """Yield (document, json path, line, via) for each place ``spec`` reaches,
+    in each form an ``Fn::If`` on the way can take."""
+    for value, taken in branches(properties, via):
         if not spec:
-            yield value, path, line
+            yield value, path, line, taken
             continue
         head, rest = spec[0], spec[1:]
         if head == "*":
             if isinstance(value, list):
                 for index, item in enumerate(value):
-                    yield from _documents(item, rest, f"{path}[{index}]", line_of(value, index) or line)
+                    yield from _documents(item, rest, f"{path}[{index}]", line_of(value, index) or line, taken)
             continue
         if isinstance(value, dict) and head in value:
-            yield from _documents(value[head], rest, f"{path}.{head}", line_of(value, head) or line)
+            yield from _documents(value[head], rest, f"{path}.{head}", line_of(value, head) or line, taken)
 
 
 def _parse_string(document: str, template: Template, where: str, line: int | None) -> Any:
@@ -112,47 +126,62 @@ def _parse_string(document: str, template: Template, where: str, line: int | Non
     return json.loads(json.dumps(parsed))
 
 
-def _statements(document: Any, template: Template, path: str, line: int | None, origin: str) -> Items:
+class _Context:
+    """What reading one template's policies needs: the template (for errors)
+    and its resolver (parameters, mappings, deployment values)."""
+
+    __slots__ = ("resolver", "template")
+
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.resolver = Resolver(template.data, template.parameter_values)
+
+
+def _statements(document: Any, ctx: _Context, path: str, line: int | None, origin: str, via: Via = ()) -> Items:
     """The statements of a policy document given as a mapping or a JSON string."""
     items: Items = []
-    for form in branches(document):
+    for form, taken in branches(document, via):
         if isinstance(form, dict) and len(form) == 1 and next(iter(form)) in ("Fn::Sub", "Fn::Join"):
             # A document written as JSON text built by an intrinsic: each text it can be.
-            texts = [t for t in Resolver(template.data).resolve(form) if isinstance(t, str)]
-            for text in texts:
-                items += _statements(text, template, path, line, origin)
+            for text in ctx.resolver.resolve(form):
+                if isinstance(text, str):
+                    items += _statements(str(text), ctx, path, line, origin, (*taken, *via_of(text)))
             continue
-        items += _document_statements(form, template, path, line, origin)
+        items += _document_statements(form, ctx, path, line, origin, taken)
     return items
 
 
-def _document_statements(document: Any, template: Template, path: str, line: int | None, origin: str) -> Items:
+def _document_statements(document: Any, ctx: _Context, path: str, line: int | None, origin: str, via: Via) -> Items:
     if isinstance(document, str) and not document.strip():
         return []  # an empty policy is no policy (`serverless package` writes "Policy": "" on a RestApi)
     if isinstance(document, str):
-        document = _parse_string(document, template, path, line)
+        document = _parse_string(document, ctx.template, path, line)
     if not isinstance(document, dict):
         return []
     line = line_of(document, "Statement") or line
     items: Items = []
-    for statements in branches(document.get("Statement")):
+    for statements, taken in branches(document.get("Statement"), via):
         if isinstance(statements, dict):
-            items += [(form, line_of(statements) or line, f"{path}.Statement", origin) for form in branches(statements)]
+            at = line_of(statements) or line
+            items += [(form, at, f"{path}.Statement", origin, chosen) for form, chosen in branches(statements, taken)]
         elif isinstance(statements, list):
             for i, statement in enumerate(statements):
                 at = line_of(statements, i) or line
-                items += [(form, at, f"{path}.Statement[{i}]", origin) for form in branches(statement)]
+                items += [
+                    (form, at, f"{path}.Statement[{i}]", origin, chosen) for form, chosen in branches(statement, taken)
+                ]
     return items
 
 
-def _sam_policies(properties: dict[str, Any], template: Template, line: int | None) -> Items:
+def _sam_policies(properties: dict[str, Any], ctx: _Context, line: int | None) -> Items:
     """Inline statements and expanded policy templates of a SAM ``Policies``."""
     policies = properties.get("Policies")
-    entries = policies if isinstance(policies, list) else [policies]
+    entries = [(form, via) for form, via in branches(policies)]
+    listed = [(i, e, via) for f, via in entries for i, e in enumerate(f if isinstance(f, list) else [f])]
     # An entry under Fn::If is each entry it can be (a managed policy name, a statement, a template).
-    forms = [(index, form) for index, entry in enumerate(entries) for form in branches(entry)]
+    forms = [(index, form, chosen) for index, entry, via in listed for form, chosen in branches(entry, via)]
     items: Items = []
-    for index, entry in forms:
+    for index, entry, via in forms:
         path = f"Properties.Policies[{index}]" if isinstance(policies, list) else "Properties.Policies"
         entry_line = (
             (line_of(policies, index) if isinstance(policies, list) else None)
@@ -162,16 +191,17 @@ def _sam_policies(properties: dict[str, Any], template: Template, line: int | No
         if not isinstance(entry, dict) or any(k == "Ref" or k.startswith("Fn::") for k in entry):
             continue  # a managed policy name or ARN: the iam_managed_policies view
         if "Statement" in entry:
-            items += _statements(entry, template, path, entry_line, "sam-inline")
+            items += _statements(entry, ctx, path, entry_line, "sam-inline", via)
             continue
         for name, arguments in entry.items():
             expanded = sam_policies.expand(str(name), arguments)
             if expanded is None:
-                unknown = {"Effect": "Allow", "Action": f"<unresolved SAM policy template {name}>"}
-                items.append((unknown, entry_line, f"{path}.{name}", "sam-template"))
+                unknown = {"Effect": "Allow", "Action": Unknown(f"SAM policy template {name}")}
+                items.append((unknown, entry_line, f"{path}.{name}", "sam-template", via))
                 continue
             items += [
-                (s, entry_line, f"{path}.{name}.Statement[{i}]", f"sam-template:{name}") for i, s in enumerate(expanded)
+                (s, entry_line, f"{path}.{name}.Statement[{i}]", f"sam-template:{name}", via)
+                for i, s in enumerate(expanded)
             ]
     return items
 
@@ -189,9 +219,8 @@ def _public_function_url(properties: dict[str, Any], line: int | None) -> Items:
         "Action": "lambda:InvokeFunctionUrl",
         "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}},
     }
-    return [
-        (statement, line_of(properties, "FunctionUrlConfig") or line, "Properties.FunctionUrlConfig", "function-url")
-    ]
+    at = line_of(properties, "FunctionUrlConfig") or line
+    return [(statement, at, "Properties.FunctionUrlConfig", "function-url", ())]
 
 
 def _sam_api_statements(properties: dict[str, Any], line: int | None) -> Items:
@@ -201,11 +230,11 @@ def _sam_api_statements(properties: dict[str, Any], line: int | None) -> Items:
     custom = policy.get("CustomStatements") if isinstance(policy, dict) else None
     path = "Properties.Auth.ResourcePolicy.CustomStatements"
     items: Items = []
-    for form in branches(custom):
+    for form, via in branches(custom):
         listed = form if isinstance(form, list) else [form]
         for index, statement in enumerate(listed):
             at = (line_of(form, index) if isinstance(form, list) else None) or line
-            items += [(s, at, f"{path}[{index}]", "sam-api") for s in branches(statement)]
+            items += [(s, at, f"{path}[{index}]", "sam-api", chosen) for s, chosen in branches(statement, via)]
     return items
 
 
@@ -225,15 +254,16 @@ def _lambda_permission(properties: dict[str, Any], line: int | None) -> Items:
         "Resource": properties.get("FunctionName"),
         **({"Condition": condition} if condition else {}),
     }
-    return [(statement, line, "Properties", "lambda-permission")]
+    return [(statement, line, "Properties", "lambda-permission", ())]
 
 
-def _event_bus_policy(properties: dict[str, Any], template: Template, line: int | None) -> Items:
+def _event_bus_policy(properties: dict[str, Any], ctx: _Context, line: int | None) -> Items:
     statement = properties.get("Statement")
     if statement is not None:
         if isinstance(statement, str):
-            statement = _parse_string(statement, template, "Properties.Statement", line)
-        return [(statement, line_of(properties, "Statement") or line, "Properties.Statement", "event-bus")]
+            statement = _parse_string(statement, ctx.template, "Properties.Statement", line)
+        at = line_of(properties, "Statement") or line
+        return [(form, at, "Properties.Statement", "event-bus", via) for form, via in branches(statement)]
     principal = properties.get("Principal")
     legacy: dict[str, Any] = {
         "Effect": "Allow",
@@ -243,7 +273,7 @@ def _event_bus_policy(properties: dict[str, Any], template: Template, line: int 
     condition = properties.get("Condition")
     if isinstance(condition, dict) and {"Key", "Value"} <= set(condition):
         legacy["Condition"] = {condition.get("Type", "StringEquals"): {condition["Key"]: condition["Value"]}}
-    return [(legacy, line, "Properties", "event-bus-legacy")]
+    return [(legacy, line, "Properties", "event-bus-legacy", ())]
 
 
 def _key_line(statement: dict[str, Any], keys: tuple[str, ...]) -> int | None:
@@ -253,11 +283,11 @@ def _key_line(statement: dict[str, Any], keys: tuple[str, ...]) -> int | None:
 
 
 def _items_for(
-    resource_type: str, properties: dict[str, Any], template: Template, line: int | None
+    resource_type: str, properties: dict[str, Any], ctx: _Context, line: int | None
 ) -> list[tuple[Items, str]]:
     if resource_type in SAM_POLICY_HOLDERS:
         return [
-            (_sam_policies(properties, template, line), "identity"),
+            (_sam_policies(properties, ctx, line), "identity"),
             (_public_function_url(properties, line), "resource"),
         ]
     if resource_type == "AWS::Serverless::Api":
@@ -267,17 +297,17 @@ def _items_for(
     if resource_type == "AWS::Lambda::Permission":
         return [(_lambda_permission(properties, line), "resource")]
     if resource_type == "AWS::Events::EventBusPolicy":
-        return [(_event_bus_policy(properties, template, line), "resource")]
+        return [(_event_bus_policy(properties, ctx, line), "resource")]
     found = []
     for spec, kind in SOURCES.get(resource_type, ()):
-        for document, path, doc_line in _documents(properties, spec, "Properties", line):
-            found.append((_statements(document, template, path, doc_line, "template"), kind))
+        for document, path, doc_line, via in _documents(properties, spec, "Properties", line):
+            found.append((_statements(document, ctx, path, doc_line, "template", via), kind))
     return found
 
 
 def build(template: Template) -> list[dict[str, Any]]:
     records: list[dict[str, Any]] = []
-    resolver = Resolver(template.data)
+    ctx = _Context(template)
     resources = template.resources
     for logical_id, body in resources.items():
         if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
@@ -286,58 +316,81 @@ def build(template: Template) -> list[dict[str, Any]]:
         if not isinstance(properties, dict):
             continue
         line = line_of(resources, logical_id)
-        for items, kind in _items_for(body["Type"], properties, template, line):
-            for statement, stmt_line, path, origin in items:
+        for items, kind in _items_for(body["Type"], properties, ctx, line):
+            for statement, stmt_line, path, origin, via in items:
                 if isinstance(statement, dict):
-                    records.append(
-                        _record(
-                            template,
-                            str(logical_id),
-                            body["Type"],
-                            kind,
-                            statement,
-                            stmt_line,
-                            path,
-                            origin,
-                            resolver,
-                        )
-                    )
+                    where = (str(logical_id), body["Type"], kind, path, origin, via)
+                    records.append(_record(template, where, statement, stmt_line, ctx.resolver.assuming(via)))
     return records
 
 
-def _effect(values: list[Any]) -> str:
-    texts = [str(v) for v in values]
-    return "Allow" if "Allow" in texts else texts[0] if texts else "Unknown"
+class _Fields:
+    """Resolves a statement's fields, keeping what is learned on the way: the
+    choices each value comes through (``via``) and what stays unresolved."""
 
+    def __init__(self, resolver: Resolver) -> None:
+        self.resolver = resolver
+        self.via: dict[str, list[str]] = {}
+        self.unresolved: dict[str, list[str]] = {}
 
-def _principals(value: Any, resolver: Resolver) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict) and not any(k == "Ref" or k.startswith("Fn::") for k in value):
-        return [f"{kind}:{item}" for kind, entry in value.items() for item in resolver.resolve_list(entry)]
-    return [str(item) for item in resolver.resolve_list(value)]
+    def keep(self, field: str, item: Any, prefix: str = "") -> str:
+        text = prefix + str(item)
+        if isinstance(item, Unknown):
+            # A resource of this template names something specific; anything
+            # else the deployment decides, and may be a wildcard.
+            if item.kind != "resource":
+                self.unresolved.setdefault(field, []).append(text)
+        else:
+            for choice in via_of(item):
+                if choice not in self.via.setdefault(text, []):
+                    self.via[text].append(choice)
+        return text
 
+    def strings(self, field: str, value: Any) -> list[str]:
+        if value is None:
+            return []
+        return [self.keep(field, item) for item in self.resolver.resolve_list(value)]
 
-def _strings(value: Any, resolver: Resolver) -> list[str]:
-    if value is None:
-        return []
-    return [str(item) for item in resolver.resolve_list(value)]
+    def principals(self, field: str, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, dict) and not any(k == "Ref" or k.startswith("Fn::") for k in value):
+            return [
+                self.keep(field, item, f"{kind}:")
+                for kind, entry in value.items()
+                for item in self.resolver.resolve_list(entry)
+            ]
+        return self.strings(field, value)
+
+    def effect(self, value: Any) -> tuple[str, tuple[str, ...]]:
+        """The effect, and the choices that make it so. An effect an
+        ``Fn::If`` or a parameter chooses is Allow if any value is, and so is
+        one that cannot be resolved: it can deploy so."""
+        if isinstance(value, str):
+            return value, ()
+        values = self.resolver.resolve(value)
+        for item in values:
+            if isinstance(item, Unknown):
+                self.keep("effect", item)
+                return "Allow", ()
+        allow = [item for item in values if item == "Allow"]
+        if allow:
+            return "Allow", via_of(allow[0])
+        return (str(values[0]) if values else "Unknown"), ()
 
 
 def _record(
     template: Template,
-    logical_id: str,
-    resource_type: str,
-    kind: str,
+    where: tuple[str, str, str, str, str, Via],
     statement: dict[str, Any],
     line: int | None,
-    path: str,
-    origin: str,
     resolver: Resolver,
 ) -> dict[str, Any]:
-    effect = statement.get("Effect")
+    logical_id, resource_type, kind, path, origin, via = where
+    fields = _Fields(resolver)
+    effect, effect_via = fields.effect(statement.get("Effect"))
     condition = statement.get("Condition")
     return {
         "template": template.relpath,
@@ -348,17 +401,24 @@ def _record(
         "path": path,
         "policy_kind": kind,
         "sid": statement.get("Sid") if isinstance(statement.get("Sid"), str) else None,
-        # An Effect an Fn::If chooses is Allow if any branch is (it can deploy so).
-        "effect": effect if isinstance(effect, str) else _effect(resolver.resolve(effect)),
-        "actions": (actions := _strings(statement.get("Action"), resolver)),
+        "effect": effect,
+        "actions": (actions := fields.strings("actions", statement.get("Action"))),
         # Any pattern that matches every action ("*", "*:*", "?*"), in IAM's own wildcard semantics.
         "all_actions": any(is_all_actions(a) for a in actions),
-        "not_actions": _strings(statement.get("NotAction"), resolver),
-        "resources": _strings(statement.get("Resource"), resolver),
-        "not_resources": _strings(statement.get("NotResource"), resolver),
-        "principals": _principals(statement.get("Principal"), resolver),
-        "not_principals": _principals(statement.get("NotPrincipal"), resolver),
+        "not_actions": fields.strings("not_actions", statement.get("NotAction")),
+        "resources": fields.strings("resources", statement.get("Resource")),
+        "not_resources": fields.strings("not_resources", statement.get("NotResource")),
+        "principals": fields.principals("principals", statement.get("Principal")),
+        "not_principals": fields.principals("not_principals", statement.get("NotPrincipal")),
         "condition": condition if isinstance(condition, dict) else None,
         "action_line": _key_line(statement, ("Action", "NotAction")) or line,
         "origin": origin,
+        # The conditions' branches this statement is read under, and for each
+        # value that comes through a choice (a branch, a parameter value, a
+        # map entry), the choices: a finding says which leads to it.
+        "when": list(dict.fromkeys((*via, *effect_via))),
+        "via": fields.via,
+        # Values the deployment decides (parameters without any known value,
+        # imports, custom resources), by field; never read as a wildcard.
+        "unresolved": fields.unresolved,
     }
