@@ -196,9 +196,25 @@ def pins(key: str, values: Any) -> bool:
         literal = text.split("*", 1)[0].split("?", 1)[0]
         if ("*" in text or "?" in text) and len(literal.rstrip("-:/")) < 6:
             return False  # "o-*", "vpce-*", "arn:aws:*": a family, not a caller
+        if text.startswith("arn:") and ("*" in text or "?" in text) and not _pins_arn(text):
+            return False
         if key.lower() == "lambda:functionurlauthtype" and text.upper() != "AWS_IAM":
             return False  # NONE marks a public URL
     return True
+
+
+def _pins_arn(arn: str) -> bool:
+    """Whether an ARN pattern stays within one account (or, for S3's
+    account-less ARNs, names a bucket): ``arn:aws:sns:*``,
+    ``arn:aws:sns:us-east-1:*:alerts`` and ``arn:aws:s3:::*`` match anyone's
+    resources."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6:
+        return False  # the wildcard swallows the account field
+    account, resource = parts[4], parts[5]
+    if account:
+        return "*" not in account and "?" not in account
+    return len(resource.split("*", 1)[0].split("?", 1)[0]) >= 3
 
 
 def restricts(condition: Any, keys: Iterable[str]) -> bool:

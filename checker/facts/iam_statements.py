@@ -257,6 +257,22 @@ def _lambda_permission(properties: dict[str, Any], line: int | None) -> Items:
     return [(statement, line, "Properties", "lambda-permission", ())]
 
 
+def _layer_permission(properties: dict[str, Any], line: int | None) -> Items:
+    """The resource-policy statement an ``AWS::Lambda::LayerVersionPermission``
+    adds: ``Principal`` is an account id or ``*`` (every account), narrowed
+    to one organization by ``OrganizationId``."""
+    principal = properties.get("Principal")
+    statement: dict[str, Any] = {
+        "Effect": "Allow",
+        "Principal": principal if principal == "*" else {"AWS": principal},
+        "Action": properties.get("Action"),
+        "Resource": properties.get("LayerVersionArn"),
+    }
+    if "OrganizationId" in properties:
+        statement["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": properties["OrganizationId"]}}
+    return [(statement, line, "Properties", "layer-permission", ())]
+
+
 def _event_bus_policy(properties: dict[str, Any], ctx: _Context, line: int | None) -> Items:
     statement = properties.get("Statement")
     if statement is not None:
@@ -296,6 +312,8 @@ def _items_for(
         return [(_public_function_url(properties, line), "resource")]
     if resource_type == "AWS::Lambda::Permission":
         return [(_lambda_permission(properties, line), "resource")]
+    if resource_type == "AWS::Lambda::LayerVersionPermission":
+        return [(_layer_permission(properties, line), "resource")]
     if resource_type == "AWS::Events::EventBusPolicy":
         return [(_event_bus_policy(properties, ctx, line), "resource")]
     found = []
@@ -338,7 +356,7 @@ class _Fields:
         if isinstance(item, Unknown):
             # A resource of this template names something specific; anything
             # else the deployment decides, and may be a wildcard.
-            if item.kind != "resource":
+            if item.kind != "specific":
                 self.unresolved.setdefault(field, []).append(text)
         else:
             for choice in via_of(item):

@@ -32,10 +32,11 @@ _SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
 MAX_ALTERNATIVES = 64
 _MAX_DEPTH = 20
 
-# What an unknown value stands for: a resource of this template (``Ref`` to a
-# resource, ``Fn::GetAtt``: specific, never a wildcard) or something the
-# deployment decides (a parameter, an import, an SSM value, anything else).
-UnknownKind = Literal["resource", "deployment", "capped"]
+# What an unknown value stands for: something specific AWS names (a resource of
+# this template through ``Ref`` or ``Fn::GetAtt``, the account, the region:
+# never a wildcard), something the deployment decides (a parameter, an
+# import, an SSM value, anything else), or too many values to enumerate.
+UnknownKind = Literal["specific", "deployment", "capped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +205,8 @@ class Resolver:
         if isinstance(name, str):
             if name in _PSEUDO:
                 return [_PSEUDO[name]]
+            if name.startswith("AWS::"):  # AccountId, Region, StackName...: this stack's own
+                return [Unknown(_describe({"Ref": name}), "specific")]
             if name in self.parameters and not self._from_ssm(name):
                 values = self.parameter_values(name)
                 if self._is_list_parameter(name):
@@ -213,7 +216,7 @@ class Resolver:
                 if values:
                     return [Value(text, (f"parameter {name}={text!r} ({origin})",)) for text, origin in values]
             elif self._specific(name):
-                return [Unknown(_describe({"Ref": name}), "resource")]
+                return [Unknown(_describe({"Ref": name}), "specific")]
         return [Unknown(_describe({"Ref": name}))]
 
     def _list_ref(self, name: str) -> list[Positions]:
@@ -226,6 +229,8 @@ class Resolver:
     def _specific(self, name: Any) -> bool:
         """A resource of this template whose name and attributes AWS sets: not
         a custom resource, whose code returns whatever it likes."""
+        if isinstance(name, str) and name not in self.resources:
+            name = name.split(".", 1)[0]  # SAM's generated ones: Function.Alias, Api.Stage
         body = self.resources.get(name) if isinstance(name, str) else None
         kind = body.get("Type") if isinstance(body, dict) else None
         return (
@@ -260,7 +265,7 @@ class Resolver:
             return self.resolve_list(value, depth)
         if fn == "Fn::GetAtt":
             target = arg[0] if isinstance(arg, list) and arg else arg.split(".")[0] if isinstance(arg, str) else None
-            kind: UnknownKind = "resource" if self._specific(target) else "deployment"
+            kind: UnknownKind = "specific" if self._specific(target) else "deployment"
             return [Unknown(_describe(value), kind)]
         return [Unknown(_describe(value))]
 
@@ -409,10 +414,10 @@ def _concat(pieces: list[list[Resolved]], original: Any) -> list[Resolved]:
         if unknowns:
             # Keep the literal text around the unknown part: "arn:...:${Bucket}/*"
             # is still known to end in "/*", which matters to rules.
-            kind: UnknownKind = "resource" if all(u.kind == "resource" for u in unknowns) else "deployment"
+            kind: UnknownKind = "specific" if all(u.kind == "specific" for u in unknowns) else "deployment"
             if any(u.kind == "capped" for u in unknowns):
                 kind = "capped"
-            text = "".join(p if isinstance(p, str) else "${?}" for p in combo)
+            text = "".join(p if isinstance(p, str) else _placeholder(p) for p in combo)
             results.append(Unknown(text, kind))
         else:
             via = tuple(dict.fromkeys(v for p in combo for v in via_of(p)))
@@ -421,3 +426,11 @@ def _concat(pieces: list[list[Resolved]], original: Any) -> list[Resolved]:
             joined = "".join(p for p in combo if isinstance(p, str))
             results.append(Value(joined, via) if via else joined)
     return results
+
+
+def _placeholder(unknown: Unknown) -> str:
+    """How an unknown part shows inside a text: a pseudo parameter by its name
+    (``arn:aws:iam::${AWS::AccountId}:root`` is the stack's own account),
+    anything else as ``${?}``."""
+    pseudo = re.fullmatch(r'\{"Ref":"(AWS::\w+)"\}', unknown.expression)
+    return f"${{{pseudo.group(1)}}}" if pseudo else "${?}"

@@ -33,6 +33,10 @@ _RESTRICTING_KEYS = [
     "aws:SourceIp",
     "kms:CallerAccount",
     "lambda:FunctionUrlAuthType",
+    # A bucket that delegates access control to the access points of one
+    # account: their policies (judged too) decide.
+    "s3:DataAccessPointAccount",
+    "s3:DataAccessPointArn",
 ]
 
 

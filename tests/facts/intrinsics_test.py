@@ -128,10 +128,10 @@ def test_select_and_split_over_literals_are_folded() -> None:
 def test_resources_of_the_template_are_specific_but_custom_resources_are_not() -> None:
     (bucket,) = C.resolve({"Fn::GetAtt": ["Bucket", "Arn"]})
     (custom,) = C.resolve({"Fn::GetAtt": ["Lookup", "Action"]})
-    assert isinstance(bucket, Unknown) and bucket.kind == "resource"
+    assert isinstance(bucket, Unknown) and bucket.kind == "specific"
     assert isinstance(custom, Unknown) and custom.kind == "deployment"
     (sub,) = C.resolve({"Fn::Sub": "${Bucket.Arn}/*"})
-    assert isinstance(sub, Unknown) and sub.kind == "resource"
+    assert isinstance(sub, Unknown) and sub.kind == "specific"
 
 
 def test_a_value_needing_both_branches_of_one_condition_is_never_produced() -> None:
