@@ -104,8 +104,8 @@ class OutcomeCache:
         self.store = JsonStore(directory, secret)
         self.salt = salt
 
-    def key(self, candidate: Candidate, raw: bytes) -> str:
-        place = f"{candidate.relpath}\0{candidate.explicit}\0{candidate.kind_hint}\0{candidate.stack}\0"
+    def key(self, candidate: Candidate, raw: bytes, parameters: str = "") -> str:
+        place = f"{candidate.relpath}\0{candidate.explicit}\0{candidate.kind_hint}\0{candidate.stack}\0{parameters}\0"
         return hashlib.sha256(self.salt.encode() + place.encode() + hashlib.sha256(raw).digest()).hexdigest()
 
     def get(self, key: str) -> tuple[bool, TemplateOutcome | None]:

@@ -21,6 +21,7 @@ from checker.canonical import folder_digest
 from checker.discovery import discover
 from checker.engine import Evaluation, judge, merge_repository
 from checker.errors import PolicyError, UsageError
+from checker.facts.deployment_parameters import collect as collect_parameters
 from checker.iam import catalogue_source
 from checker.loaders import LineDict
 from checker.policy import Exclude, Policy, default_policy_path, delegated_exclude, explain_setting, load_policy
@@ -91,9 +92,7 @@ class CheckRun:
     statement: dict[str, Any]
 
 
-def policy_layers(
-    policies: Sequence[Path], root: Path, bundle: Bundle | None = None
-) -> tuple[list[Path], list[str]]:
+def policy_layers(policies: Sequence[Path], root: Path, bundle: Bundle | None = None) -> tuple[list[Path], list[str]]:
     """The baseline (a bundle's, given, or the built-in one), overlays given,
     and the team overlay (``.checker.yml`` at the root, found automatically)."""
     if bundle is not None:
@@ -237,6 +236,11 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         find_evidence=not request.templates_only,  # evidence is for the repository rules
     )
     root = found.root
+    parameters = collect_parameters(
+        root,
+        [c.relpath for c in found.candidates],
+        [(c.path, c.relpath) for c in found.candidates if c.relpath.endswith(".json")],
+    )
     relaxations = _team_relaxations(request, root, policy, registry, now)
     cache, scan_cache = _caches(request, policy)
     evaluation = evaluate_candidates(
@@ -247,6 +251,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         cache=cache,
         progress=request.progress,
         committed=found.committed,
+        parameters=parameters,
     )
     relaxations += _inline_relaxations(evaluation, root, policy, registry, now)
     _unique_waiver_ids(policy, relaxations)
@@ -254,6 +259,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
     if request.record_source or not request.templates_only or relaxations:
         # Team-side inputs that must be committed for the report to speak for the commit.
         inputs = [*paths[1:], *request.rule_folders, *(r.path for r in relaxations if r.kind != "inline-waivers")]
+        inputs += [root / f.relpath for f in parameters.files]
         inputs += [approval_path(r.path) for r in relaxations if r.kind != "break-glass"]
         templates = [t.path for t in evaluation.templates]
         source = git_facts(
@@ -298,6 +304,7 @@ def run_check(request: CheckRequest, registry: Mapping[str, Rule]) -> CheckRun:
         "base_ref": request.base_ref,
         "run_scans": request.run_scans,
         "rule_folders": [{"path": str(f), "sha256": folder_digest(f)} for f in request.rule_folders],
+        "parameter_files": parameters.describe(),
         "cache": {
             "requested": request.cache_dir is not None,
             "authenticated": cache is not None,

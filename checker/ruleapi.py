@@ -7,6 +7,7 @@ the engine runs them, catches what they raise and reports it as an error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -165,7 +166,8 @@ def finding_for(
 def _choices(record: Mapping[str, Any], message: str, element: str | None) -> list[str]:
     chosen = list(record.get("when") or ())
     via = record.get("via")
+    named = set(re.split(r"[\s,]+", element)) if element else set()
     for value, how in (via.items() if isinstance(via, Mapping) else ()):
-        if repr(value) in message or (element is not None and value in element):
+        if repr(value) in message or value in named:
             chosen += [choice for choice in how if choice not in chosen]
     return chosen

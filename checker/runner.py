@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from checker.discovery import Candidate
 from checker.engine import Active, Evaluation, TemplateOutcome, active_rules, aggregate, judge_template
 from checker.errors import InputError
+from checker.facts.deployment_parameters import DeploymentParameters
 from checker.loaders.limits import MAX_FILE_BYTES
 from checker.policy import Policy
 from checker.ruleapi import Rule
@@ -27,7 +29,8 @@ if TYPE_CHECKING:
 PARALLEL_THRESHOLD = 64
 
 # Set once in each worker process by _init_worker; never in the parent.
-_worker_state: tuple[Active, str | None, OutcomeCache | None] | None = None
+_worker_state: tuple[Active, str | None, OutcomeCache | None, DeploymentParameters] | None = None
+_NO_PARAMETERS = DeploymentParameters()
 
 
 def _read(candidate: Candidate) -> bytes | None:
@@ -40,25 +43,35 @@ def _read(candidate: Candidate) -> bytes | None:
 
 
 def judge_candidate(
-    candidate: Candidate, active: Active, env: str | None, cache: OutcomeCache | None
+    candidate: Candidate,
+    active: Active,
+    env: str | None,
+    cache: OutcomeCache | None,
+    parameters: DeploymentParameters = _NO_PARAMETERS,
 ) -> TemplateOutcome | None:
     raw = _read(candidate)
     key = None
     if cache is not None and raw is not None:
-        key = cache.key(candidate, raw)
+        # The parameter files change what a template can deploy as: part of the key.
+        key = cache.key(candidate, raw, parameters.digest())
         hit, outcome = cache.get(key)
         if hit:
             return outcome
     template = load_template(candidate, raw)
+    if template is not None and template.data is not None and parameters.files:
+        declared = template.data.get("Parameters")
+        if isinstance(declared, dict):
+            values = parameters.values_for(template.relpath, [str(name) for name in declared])
+            template = replace(template, parameter_values=values)
     outcome = None if template is None else judge_template(template, active, env)
     if cache is not None and key is not None:
         cache.put(key, outcome)
     return outcome
 
 
-def _init_worker(active: Active, env: str | None, cache: OutcomeCache | None) -> None:
+def _init_worker(active: Active, env: str | None, cache: OutcomeCache | None, parameters: DeploymentParameters) -> None:
     global _worker_state
-    _worker_state = (active, env, cache)
+    _worker_state = (active, env, cache, parameters)
 
 
 def _work(candidate: Candidate) -> TemplateOutcome | None:
@@ -75,13 +88,16 @@ def evaluate_candidates(
     cache: OutcomeCache | None = None,
     progress: Callable[[int], None] | None = None,
     committed: frozenset[str] | None = None,
+    parameters: DeploymentParameters = _NO_PARAMETERS,
 ) -> Evaluation:
     active = active_rules(registry, policy)
     if jobs is not None and jobs < 1:
         raise InputError("--jobs must be at least 1", field="--jobs")
     jobs = jobs or os.cpu_count() or 1
     if jobs == 1 or len(candidates) < PARALLEL_THRESHOLD or not hasattr(os, "fork"):
-        outcomes: Iterator[TemplateOutcome | None] = (judge_candidate(c, active, policy.env, cache) for c in candidates)
+        outcomes: Iterator[TemplateOutcome | None] = (
+            judge_candidate(c, active, policy.env, cache, parameters) for c in candidates
+        )
         return aggregate(outcomes, registry, policy, progress, committed)
     # Loaded only for large runs: the pool's imports cost more than a small run.
     import multiprocessing
@@ -90,6 +106,6 @@ def evaluate_candidates(
     context = multiprocessing.get_context("fork")
     chunk = max(1, min(32, len(candidates) // (jobs * 8)))
     with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_init_worker, initargs=(active, policy.env, cache)
+        jobs, mp_context=context, initializer=_init_worker, initargs=(active, policy.env, cache, parameters)
     ) as pool:
         return aggregate(pool.map(_work, candidates, chunksize=chunk), registry, policy, progress, committed)
