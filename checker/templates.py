@@ -11,6 +11,8 @@ from typing import Any
 
 from checker.discovery import Candidate
 from checker.errors import InputError
+from checker.foreach import PREFIX as FOREACH_PREFIX
+from checker.foreach import expand, uses_foreach
 from checker.loaders import LineDict, load_text, read_bytes
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -82,7 +84,10 @@ def is_template(data: Any) -> bool:
         return False
     if "AWSTemplateFormatVersion" in data:
         return True
-    return any(isinstance(body, dict) and "Type" in body for body in data["Resources"].values())
+    return any(
+        (isinstance(body, dict) and "Type" in body) or (isinstance(key, str) and key.startswith(FOREACH_PREFIX))
+        for key, body in data["Resources"].items()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,4 +175,14 @@ def load_template(candidate: Candidate, raw: bytes | None = None) -> Template | 
         return Template(relpath, digest, kind, candidate.stack, None, exc)
     if SAM_TRANSFORM in _transforms(data):
         kind = "sam"
+    if uses_foreach(data["Resources"]):
+        # Resources a loop generates are judged as deployed (AWS::LanguageExtensions).
+        try:
+            expanded = LineDict(data.line)
+            for key, value in data.items():
+                expanded[key] = expand(value, data, relpath) if key == "Resources" else value
+            expanded.key_lines = dict(data.key_lines)
+        except InputError as exc:
+            return Template(relpath, digest, kind, candidate.stack, None, exc)
+        data = expanded
     return Template(relpath, digest, kind, candidate.stack, data, None)
