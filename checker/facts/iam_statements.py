@@ -68,8 +68,14 @@ SAM_POLICY_HOLDERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachin
 
 Via = tuple[str, ...]  # the conditions' branches that lead to a statement
 Items = list[tuple[Any, "int | None", str, str, Via]]  # statement, line, path, origin, via
-# Nested conditions around one policy part: beyond this depth a branch is read as is.
+# Conditions around one policy part: beyond this nesting, or this many forms,
+# the part is not enumerated and the template is reported as not judged.
 _MAX_BRANCH_DEPTH = 10
+MAX_FORMS = 256
+
+
+class BranchCapReached(Exception):
+    """A policy part has more forms (``Fn::If`` branches) than are enumerated."""
 
 
 def branches(value: Any, via: Via = (), depth: int = 0) -> list[tuple[Any, Via]]:
@@ -77,17 +83,22 @@ def branches(value: Any, via: Via = (), depth: int = 0) -> list[tuple[Any, Via]]
     ``AWS::NoValue``, each with the branches taken to reach it: a statement,
     a list of them or a whole document under a condition is read in each
     form it can deploy as."""
-    if isinstance(value, dict) and set(value) == {"Fn::If"} and depth < _MAX_BRANCH_DEPTH:
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
         arg = value["Fn::If"]
+        if depth >= _MAX_BRANCH_DEPTH:
+            raise BranchCapReached(f"Fn::If nested more than {_MAX_BRANCH_DEPTH} deep")
         if isinstance(arg, list) and len(arg) == 3:
             taken = [(arg[1], True), (arg[2], False)]
             fixed = [truth for choice, truth in ((branch(arg[0], t), t) for t in (True, False)) if choice in via]
-            return [
+            forms = [
                 form
                 for value, truth in taken
                 if not fixed or truth in fixed
                 for form in branches(value, (*via, branch(arg[0], truth)), depth + 1)
             ]
+            if len(forms) > MAX_FORMS:
+                raise BranchCapReached(f"more than {MAX_FORMS} forms of one policy part (Fn::If)")
+            return forms
     if isinstance(value, dict) and value == {"Ref": "AWS::NoValue"}:
         return []
     return [(value, via)]
@@ -334,7 +345,15 @@ def build(template: Template) -> list[dict[str, Any]]:
         if not isinstance(properties, dict):
             continue
         line = line_of(resources, logical_id)
-        for items, kind in _items_for(body["Type"], properties, ctx, line):
+        try:
+            found = _items_for(body["Type"], properties, ctx, line)
+        except BranchCapReached as exc:
+            raise InputError(
+                f"{logical_id}: {exc}: its policies are not enumerated, so the template is not judged",
+                path=template.relpath,
+                line=line,
+            ) from None
+        for items, kind in found:
             for statement, stmt_line, path, origin, via in items:
                 if isinstance(statement, dict):
                     where = (str(logical_id), body["Type"], kind, path, origin, via)

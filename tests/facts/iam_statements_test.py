@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from checker.discovery import Candidate
+from checker.errors import InputError
 from checker.facts import TemplateFacts
 from checker.templates import load_template
 
@@ -249,3 +251,24 @@ def test_every_form_an_intrinsic_gives_a_policy_is_read(tmp_path: Path) -> None:
     statements, _ = _views(tmp_path, _CONDITIONAL)
     allowing_all = {r["resource"] for r in statements if r["effect"] == "Allow" and r["all_actions"]}
     assert allowing_all == {"EffectIf", "StatementIf", "ListIf", "DocumentIf", "RoleIf", "FunctionIf", "SubJson"}
+
+
+def test_conditions_nested_past_the_cap_are_an_error_never_a_clean_policy(tmp_path: Path) -> None:
+    statement: object = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    for i in range(12):
+        statement = {"Fn::If": [f"C{i}", statement, {"Ref": "AWS::NoValue"}]}
+    template = {
+        "Resources": {
+            "Policy": {
+                "Type": "AWS::IAM::ManagedPolicy",
+                "Properties": {"PolicyDocument": {"Statement": [statement]}},
+            }
+        }
+    }
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps(template))
+    loaded = load_template(Candidate(path, "t.json", explicit=True))
+    assert loaded is not None
+    with pytest.raises(InputError) as caught:
+        TemplateFacts(loaded).view("iam_statements")
+    assert "Fn::If nested more than 10 deep" in caught.value.message and caught.value.path == "t.json"
