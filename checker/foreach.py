@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.errors import InputError
-from checker.facts.intrinsics import Resolver, Unknown
 from checker.loaders.nodes import LineDict, LineList
+
+if TYPE_CHECKING:
+    from checker.facts.intrinsics import Resolver, Unknown
 
 PREFIX = "Fn::ForEach::"
 # CloudFormation allows 5 nested loops; a template generating more resources
@@ -71,6 +73,8 @@ def _alnum(text: str) -> str:
 
 
 def _values(resolver: Resolver, collection: Any) -> list[str | Unknown]:
+    from checker.facts.intrinsics import Unknown
+
     values: list[str | Unknown] = []
     for alternative in resolver.positions(collection):
         for position in alternative:
@@ -82,6 +86,8 @@ def _values(resolver: Resolver, collection: Any) -> list[str | Unknown]:
 
 def expand(resources: LineDict, data: Mapping[str, Any], relpath: str) -> LineDict:
     """``resources`` with every ``Fn::ForEach`` loop replaced by what it generates."""
+    from checker.facts.intrinsics import Resolver  # the facts package imports templates
+
     resolver = Resolver(data)
     out = LineDict(resources.line)
     _expand_into(out, resources, resolver, relpath, 0)
@@ -108,7 +114,7 @@ def _expand_into(out: LineDict, resources: Mapping[str, Any], resolver: Resolver
                 f"{key}: the identifier must be a string and the output a mapping", path=relpath, line=line
             )
         for value in _values(resolver, collection):
-            if isinstance(value, Unknown):
+            if not isinstance(value, str):
                 # One copy for values nobody can list: the identifier stays a
                 # reference to nothing (unresolved wherever it is used), and
                 # the name says which loop made it.

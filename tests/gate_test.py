@@ -125,7 +125,7 @@ def test_waivers_that_match_nothing_are_reported_unused(tmp_path: Path) -> None:
     [
         (("2026-12-15", "2027-06-01"), "waivers[0].expires", "beyond the 30-day horizon"),
         (("approved_by: security@example.com", "approved_by: ''"), "waivers[0].approved_by", "is required"),
-        (("rule: IAM006", "rule: IAM06"), "waivers[0].rule", "did you mean 'IAM006'?"),
+        (("rule: IAM006", "rule: IAM0006"), "waivers[0].rule", "did you mean 'IAM006'?"),
         (("rule: IAM006", "rule: TPL001"), "waivers[0].rule", "mandatory"),
         (("ticket: SEC-1", "tiket: SEC-1"), "waivers[0].tiket", "did you mean 'ticket'?"),
     ],

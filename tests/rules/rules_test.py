@@ -49,6 +49,13 @@ EXPECTED_FAILURES: dict[str, set[tuple[str | None, int | None]]] = {
     "IAM013": {("Policy", 22), ("Policy", 25), ("Policy", 28), ("Policy", 31), ("Handler", 40)},
     "IAM014": {("Writer", 13), ("Writer", 16), ("QueuePolicy", 27)},
     "IAM015": {("ApiInvoke", 16), ("TopicPolicy", 30), ("QueuePolicy", 42)},
+    "IAM016": {
+        ("PlatformRole", 20),
+        ("FunctionDeployer", 35),
+        ("KeyRotation", 53),
+        ("Provisioner", 72),
+        ("Patcher", 91),
+    },
     "NAME001": {("Orders", 7), ("Handler", 13), ("Queue", 20)},
 }
 
