@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shlex
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -200,14 +201,25 @@ def collect(root: Path, templates: Sequence[str], json_files: Sequence[tuple[Pat
     folders and the folders above them (up to ``root``), and the JSON files
     among ``json_files`` that are CloudFormation parameter files."""
     files: dict[str, ParameterFile] = {}
-    folders: set[PurePosixPath] = set()
+    folders: set[str] = set()
     for relpath in templates:
-        folders.update(PurePosixPath(relpath).parents)
+        folder = relpath
+        while "/" in folder:
+            folder = folder.rsplit("/", 1)[0]
+            if folder in folders:
+                break
+            folders.add(folder)
+    folders.add("")
+    # One listing per folder (a few thousand in a monorepo), not a stat per name.
     for folder in sorted(folders):
-        for name in SAMCONFIG_NAMES:
-            relpath = (folder / name).as_posix()
+        try:
+            present = set(os.listdir(root / folder)) & set(SAMCONFIG_NAMES)
+        except OSError:
+            continue
+        for name in sorted(present):
+            relpath = f"{folder}/{name}" if folder else name
             path = root / relpath
-            if relpath not in files and path.is_file():
+            if path.is_file():
                 raw = _read(path, relpath)
                 digest = hashlib.sha256(raw).hexdigest()
                 files[relpath] = ParameterFile(relpath, digest, "samconfig", parse_samconfig(raw, relpath))

@@ -331,9 +331,14 @@ class PrivilegeEscalation:
                 key = (record.get("template") or record["path"], record.get("stack"), record["resource"])
                 holders.setdefault(key, []).append(record)
         for records in holders.values():
+            # A path is this rule's only when one of its actions is named (not
+            # only matched by a wildcard): paths naming none are skipped early.
+            named = {a.lower() for r in records if r["effect"] == "Allow" for a in r["actions"] if not has_wildcard(a)}
+            if not named:
+                continue
             worlds = [w for w in _worlds(records) if not any(self._administrator(r, data) for r in w)]
             for path in data.paths:
-                if listed(path.id, allowed):
+                if listed(path.id, allowed) or not any(a.lower() in named for o in path.actions for a in o):
                     continue
                 # One finding per holder and path: the first way the template can deploy that grants it.
                 found = next((f for w in worlds if (f := self._judge(path, w, data)) is not None), None)
