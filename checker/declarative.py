@@ -45,6 +45,7 @@ _KEYS = {
     "message",
     "element",
     "rationale",
+    "judges",
     "remediation",
     "references",
     "params",
@@ -184,6 +185,7 @@ def parse_meta(path: str, data: LineDict, views: tuple[str, ...]) -> RuleMeta:
         severity=data.get("severity"),  # type: ignore[arg-type]  # judged below
         tags=tuple(tags),
         rationale=str(data["rationale"]).strip(),
+        judges=str(data.get("judges") or "").strip(),
         remediation=str(data["remediation"]).strip(),
         views=views,
         params=parse_params(path, data),

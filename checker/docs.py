@@ -29,6 +29,7 @@ def rule_summary(meta: RuleMeta) -> dict[str, Any]:
             }
             for p in meta.params
         ],
+        "judges": meta.judges,
         "source": meta.source,
     }
 
@@ -40,6 +41,8 @@ def render_rule(meta: RuleMeta, heading: str = "#") -> str:
         + (" Mandatory: no policy can turn it off." if meta.mandatory else "")
     )
     out += ["", f"{heading}# Why is this bad?", "", meta.rationale, ""]
+    if meta.judges:
+        out += [f"{heading}# What it judges", "", meta.judges, ""]
     # A repository rule's examples are repositories: paths and their contents.
     shape = " (the repository: path and contents)" if scope_of(meta.views) == "repository" else ""
     if meta.example_fail:

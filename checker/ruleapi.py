@@ -91,6 +91,9 @@ class RuleMeta:
     example_pass: str | None = None
     sam_expanded: bool = False
     mandatory: bool = False
+    # Which policies (or other inputs) the rule reads, said exactly: shown by
+    # `checker rules show` and in docs/rules.md.
+    judges: str = ""
     source: str = ""
     source_sha256: str = ""  # of the rule's file, stamped by the registry; the report carries it
 

@@ -1,8 +1,10 @@
 """The ``iam_managed_policies`` view: managed policies attached by ARN or name.
 
-Sources: ``ManagedPolicyArns`` of IAM roles, users and groups, and the
-string entries of a SAM function's or state machine's ``Policies`` (SAM
-takes AWS managed policy names there, or ARNs).
+Sources: ``ManagedPolicyArns`` of IAM roles, users and groups,
+``ManagedPolicies`` of IAM Identity Center permission sets, and the string
+entries of a SAM function's or state machine's ``Policies`` (SAM takes AWS
+managed policy names there, or ARNs). Each entry is every value it can take
+(an ``Fn::If`` around the list or an entry, a parameter's values, a map entry).
 """
 
 from __future__ import annotations
@@ -17,10 +19,18 @@ FIELDS = ("template", "stack", "resource", "resource_type", "line", "path", "pol
 
 _ARN_HOLDERS = ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group")
 _SAM_HOLDERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
+_SSO = "AWS::SSO::PermissionSet"
+_HOLDERS = (*_ARN_HOLDERS, *_SAM_HOLDERS, _SSO)
+
+
+def _key(resource_type: str) -> str:
+    if resource_type in _ARN_HOLDERS:
+        return "ManagedPolicyArns"
+    return "ManagedPolicies" if resource_type == _SSO else "Policies"
 
 
 def _entries(resource_type: str, properties: dict[str, Any]) -> list[tuple[Any, str, int | None]]:
-    key = "ManagedPolicyArns" if resource_type in _ARN_HOLDERS else "Policies"
+    key = _key(resource_type)
     value = properties.get(key)
     if value is None:
         return []
@@ -41,17 +51,17 @@ def _entries(resource_type: str, properties: dict[str, Any]) -> list[tuple[Any, 
 
 
 def build(template: Template) -> list[dict[str, Any]]:
-    resolver = Resolver(template.data)
+    resolver = Resolver(template.data, template.parameter_values)
     records = []
     resources = template.resources
     for logical_id, body in resources.items():
-        if not isinstance(body, dict) or body.get("Type") not in _ARN_HOLDERS + _SAM_HOLDERS:
+        if not isinstance(body, dict) or body.get("Type") not in _HOLDERS:
             continue
         properties = body.get("Properties")
         if not isinstance(properties, dict):
             continue
         for value, path, line in _entries(body["Type"], properties):
-            for policy in resolver.resolve(value):
+            for policy in resolver.resolve_list(value):
                 text = str(policy)
                 is_arn = text.startswith("arn:")
                 name = text.rpartition("/")[2] if is_arn else text

@@ -21,6 +21,7 @@ class ServiceWildcard:
             "is full administrator in a few calls. Workloads need a handful of actions; the rest "
             "is blast radius when the credentials leak."
         ),
+        judges=("Identity policies (as IAM001): Allow statements whose Action matches every action of one service."),
         remediation=(
             "List the actions the workload calls (`s3:GetObject`, `s3:PutObject`). If a whole "
             "service is accepted by your organization, add it to `allowed_services`."

@@ -36,6 +36,10 @@ class EscalatingWildcard:
             "paths from a small foothold to administrator. The expansion is checked against AWS's "
             "own action catalogue, so new actions matching the pattern are caught too."
         ),
+        judges=(
+            "Identity policies (as IAM001): Allow statements with a partial wildcard (not `*`, not "
+            "`svc:*`), expanded against the action catalogue."
+        ),
         remediation=(
             "Replace the pattern with the exact actions needed. Actions your organization accepts "
             "can be listed in `allowed_actions`."

@@ -36,6 +36,11 @@ class WriteOnAnyResource:
             "catalogue to report only write and permission-management actions that support "
             "resource-level permissions, so each finding can be fixed."
         ),
+        judges=(
+            'Identity policies (as IAM001): Allow statements on `Resource: "*"`, expanded against '
+            "the action catalogue (write and permission-management actions that support "
+            "resource-level permissions)."
+        ),
         remediation=(
             "Scope `Resource` to the ARNs the workload uses (`!GetAtt Table.Arn`, "
             '`!Sub "${Bucket.Arn}/*"`). Actions your organization accepts on `*` (for example '

@@ -21,6 +21,9 @@ class PassRoleOnAnyRole:
             "CloudFormation stack) and then act as that role. It is the most used privilege-"
             "escalation path in AWS."
         ),
+        judges=(
+            'Identity policies (as IAM001): Allow statements on `Resource: "*"` whose Action matches `iam:PassRole`.'
+        ),
         remediation=(
             "Scope `Resource` to the ARNs of the roles the workload must pass, and add an "
             "`iam:PassedToService` condition naming the service that receives them."

@@ -90,6 +90,15 @@ class PublicResourcePolicy:
             "fences the Allow for the actions it covers. VPC endpoint policies are not resource "
             "policies in this sense: their `*` is every caller inside the network."
         ),
+        judges=(
+            "Resource policies: every carrier the policy-carrier table classifies as resource "
+            "(bucket, access point, queue, topic, key, secret, repository, log, API, event bus, "
+            "OpenSearch, Glue, Backup ... policies), AWS::Lambda::Permission, "
+            "AWS::Lambda::LayerVersionPermission, function URLs with AuthType NONE "
+            "(AWS::Lambda::Url, SAM FunctionUrlConfig), SAM APIs' "
+            "Auth.ResourcePolicy.CustomStatements and the legacy AWS::Events::EventBusPolicy. Not "
+            "VPC endpoint policies. Allow statements for every principal."
+        ),
         remediation=(
             'Name the principals (`{AWS: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}` '
             "or a service), or add a condition such as `aws:PrincipalOrgID`, `aws:SourceAccount`, "

@@ -35,6 +35,9 @@ class OpenTrustPolicy:
             'permission the role has. `Action: "*"` (or `NotAction`) in a trust policy grants '
             "every way of assuming and tagging the session instead of `sts:AssumeRole` alone."
         ),
+        judges=(
+            "Trust policies: AssumeRolePolicyDocument of IAM roles and the other trust carriers. Allow statements."
+        ),
         remediation=(
             'Name the principals (`{AWS: !Sub "arn:${AWS::Partition}:iam::123456789012:root"}`, a '
             "service such as `lambda.amazonaws.com`), or add a condition on `aws:PrincipalOrgID`, "

@@ -69,6 +69,10 @@ class ResourcePolicyWildcardAction:
             "other IAM rules judge; so is a bucket policy that delegates to one account's access "
             "points (`s3:DataAccessPointAccount`), whose own policies are judged."
         ),
+        judges=(
+            "Resource policies (as IAM008): Allow statements whose Action matches every action, or "
+            "every action of a service, whatever the principal."
+        ),
         remediation=(
             "Grant the actions the principal needs (`sqs:SendMessage`, `s3:GetObject`). Services "
             "your organization accepts as a whole in resource policies can be listed in "

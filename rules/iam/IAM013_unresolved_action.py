@@ -25,6 +25,10 @@ class UnresolvedAction:
             "alternatives than checker enumerates is reported the same way. Judged in every "
             "policy kind: identity, resource and trust policies, `Action` and `NotAction`."
         ),
+        judges=(
+            "Every policy (identity, resource, trust): Allow statements, Action and NotAction, in "
+            "every form the template and its deployment parameter files can give them."
+        ),
         remediation=(
             "Write the actions in the template, give the parameter `AllowedValues` (each is judged), "
             "or commit the values it is deployed with: `samconfig.toml` `parameter_overrides` "

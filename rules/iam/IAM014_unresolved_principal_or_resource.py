@@ -46,6 +46,10 @@ class UnresolvedPrincipalOrResource:
             "writes around a parameter (`arn:aws:s3:::${BucketName}/*`), which names objects of "
             "one bucket. Judged in identity, resource and trust policies."
         ),
+        judges=(
+            "Every policy (identity, resource, trust): Allow statements' Principal, NotPrincipal, "
+            "Resource and NotResource, when the whole value is undetermined."
+        ),
         remediation=(
             "Build the ARN from the template's resources, give the parameter `AllowedValues` or a "
             "pattern-free default, or commit the values it is deployed with (`samconfig.toml` "

@@ -44,6 +44,10 @@ class ConfusedDeputy:
             "to your resource or account. Judged in resource policies: buckets, queues, topics, "
             "keys, functions (permissions and URLs), APIs, event buses and the other carriers."
         ),
+        judges=(
+            "Resource policies (as IAM008), Lambda permissions included: Allow statements whose "
+            "principal is an AWS service."
+        ),
         remediation=(
             "Add `Condition: {ArnEquals: {aws:SourceArn: !Ref Topic}}` (or `StringEquals: "
             "{aws:SourceAccount: !Ref AWS::AccountId}`); on an `AWS::Lambda::Permission`, set "

@@ -285,6 +285,10 @@ class PrivilegeEscalation:
             "together against the published escalation paths (Rhino Security Labs, Bishop Fox's IAM "
             "Vulnerable, pathfinding.cloud), so a path split over several statements is found too."
         ),
+        judges=(
+            "Identity policies (as IAM001), all Allow and Deny statements of one role, user, group "
+            "or policy together, in each combination of template conditions they deploy under."
+        ),
         remediation=(
             "Scope `Resource` of the target action to the roles, users, policies or instances the "
             "workload manages (its own ARNs, `!GetAtt Role.Arn`), pin `iam:PassedToService` on "
