@@ -22,6 +22,18 @@ from checker.ruleapi import (
 _SHOWN = 6
 
 
+def _wide(resource: str) -> bool:
+    """Every resource, or every resource of a type: ``*``, any account's
+    (``arn:aws:dynamodb:*:*:table/x``), ``arn:aws:dynamodb:...:table/*``."""
+    if resource.strip("*?") == "":
+        return True
+    parts = resource.split(":", 5)
+    if not resource.startswith("arn:") or len(parts) < 6:
+        return False
+    name = parts[5].split("/", 1)[-1] if "/" in parts[5] else parts[5].split(":", 1)[-1]
+    return "*" in parts[4] or name.strip("*?") == ""
+
+
 class EscalatingWildcard:
     meta = RuleMeta(
         id="IAM003",
@@ -68,6 +80,11 @@ class EscalatingWildcard:
         for record in facts.view("iam_statements"):
             if record["effect"] != "Allow" or record["policy_kind"] != "identity":
                 continue
+            # Managing the permissions of named resources (one table's resource
+            # policy, one bucket's ACL) is not account-wide: only escalation
+            # actions, or actions on every resource, count then.
+            undetermined = record["unresolved"].get("resources", [])
+            everywhere = not record["resources"] or any(_wide(r) or r in undetermined for r in record["resources"])
             for action in record["actions"]:
                 # "*" and "svc:*" are IAM001 and IAM002; only partial patterns here.
                 if is_all_actions(action) or is_service_wildcard(action) or not has_wildcard(action):
@@ -75,7 +92,8 @@ class EscalatingWildcard:
                 risky = sorted(
                     a.name
                     for a in iam_catalogue().match(action)
-                    if (a.level == "Permissions management" or a.escalates) and not listed(a.name, allowed)
+                    if (a.escalates or (a.level == "Permissions management" and (everywhere or not a.resource_level)))
+                    and not listed(a.name, allowed)
                 )
                 if risky:
                     more = f" and {len(risky) - _SHOWN} more" if len(risky) > _SHOWN else ""

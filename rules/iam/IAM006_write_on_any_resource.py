@@ -16,9 +16,28 @@ from checker.ruleapi import (
     is_all_actions,
     is_service_wildcard,
     listed,
+    restricts,
 )
 
 _LEVELS = ("Write", "Permissions management")
+# Condition keys that scope a grant on "*" to some resources: their tags, the
+# service a service-linked role is for, the network an interface is made in.
+_SCOPING_KEYS = [
+    "aws:ResourceTag/*",
+    "*:ResourceTag/*",
+    "iam:AWSServiceName",
+    "ec2:Vpc",
+    "ec2:Subnet",
+]
+
+
+def _scoped_by_condition(condition: Any, keys: list[str]) -> bool:
+    """Whether a condition pins a key that scopes the resources (``restricts``
+    semantics: a pinning operator with specific values, not IfExists)."""
+    if not isinstance(condition, Mapping):
+        return False
+    present = [str(k) for tests in condition.values() if isinstance(tests, Mapping) for k in tests]
+    return restricts(condition, [k for k in present if listed(k, keys)])
 _SHOWN = 6
 
 
@@ -54,6 +73,13 @@ class WriteOnAnyResource:
                 'actions (or globs) accepted on Resource "*"',
                 tighter="fewer",
             ),
+            Param(
+                "scoping_condition_keys",
+                "string_list",
+                _SCOPING_KEYS,
+                'condition keys (globs) that, pinned to specific values, scope a grant on "*"',
+                tighter="fewer",
+            ),
         ),
         example_fail='Statement:\n  - Effect: Allow\n    Action: dynamodb:PutItem\n    Resource: "*"\n',
         example_pass=("Statement:\n  - Effect: Allow\n    Action: dynamodb:PutItem\n    Resource: !GetAtt Table.Arn\n"),
@@ -64,9 +90,12 @@ class WriteOnAnyResource:
 
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:
         allowed = params["allowed_actions"]
+        scoping = params["scoping_condition_keys"]
         for record in facts.view("iam_statements"):
             if record["effect"] != "Allow" or record["policy_kind"] != "identity" or "*" not in record["resources"]:
                 continue
+            if _scoped_by_condition(record["condition"], scoping):
+                continue  # iam:CreateServiceLinkedRole for one service, writes to tagged resources
             for action in record["actions"]:
                 # Whole-account and whole-service wildcards are IAM001/IAM002, and
                 # iam:PassRole on "*" is IAM007.

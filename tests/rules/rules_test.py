@@ -22,10 +22,10 @@ EXPECTED_FAILURES: dict[str, set[tuple[str | None, int | None]]] = {
     "TPL001": {(None, 5)},
     "IAM001": {("AdminRole", 15), ("ListPolicy", 25), ("SingleStatementPolicy", 33)},
     "IAM002": {("Role", 21), ("Handler", 32)},
-    "IAM003": {("Deployer", 9), ("Deployer", 14)},
+    "IAM003": {("Deployer", 9), ("Deployer", 14), ("EveryTable", 22)},
     "IAM004": {("Policy", 10), ("BucketPolicy", 19)},
     "IAM005": {("Cleaner", 15)},
-    "IAM006": {("Writer", 12), ("Writer", 15), ("Handler", 26)},
+    "IAM006": {("Writer", 12), ("Writer", 15), ("Handler", 26), ("Unscoped", 35), ("Unscoped", 40)},
     "IAM007": {("Deployer", 16), ("Deployer", 19)},
     "IAM008": {
         ("QueuePolicy", 11),
@@ -103,6 +103,8 @@ def test_findings_name_the_offending_element(tmp_path: Path) -> None:
         "logs:CreateLogStream on *",
         "sqs:Send* on *",
         "sns:Publish on *",
+        "iam:CreateServiceLinkedRole on *",
+        "ec2:StopInstances on *",
     }
 
 
@@ -122,7 +124,12 @@ def test_allow_lists_accept_what_the_organization_accepts(tmp_path: Path) -> Non
         results = {r.meta.id: r for r in evaluate([template], REGISTRY, policy).results}
         found[rule_id] = {f.element for f in results[rule_id].findings}
     # Waiving logs:* on "*" leaves dynamodb:PutItem and sns:Publish reported.
-    assert found["IAM006"] == {"dynamodb:PutItem on *", "sns:Publish on *"}
+    assert found["IAM006"] == {
+        "dynamodb:PutItem on *",
+        "sns:Publish on *",
+        "iam:CreateServiceLinkedRole on *",
+        "ec2:StopInstances on *",
+    }
     assert found["IAM002"] == {"dynamodb:*"}
 
 
