@@ -150,6 +150,35 @@ def is_service_wildcard(action: str) -> bool:
     return bool(sep) and bool(service) and not _every(service) and _every(name)
 
 
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+
+
+def covers_every(resource: str, *, of_type: bool = True) -> bool:
+    """Whether a ``Resource`` entry matches every resource, or every resource
+    of its type: ``*``, ``arn:aws:s3:::*``, ``arn:aws:dynamodb:*:*:table/*``,
+    ``arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*`` (written with
+    intrinsics, as the statement view gives it). A wildcard region or
+    account alone does not make it every resource: ``log-group:/aws/x/*``
+    in any account is still the one application's log groups. With
+    ``of_type=False``, only a pattern for every resource of the service
+    counts (``arn:aws:logs:*:*:*``), not every one of a type (``role/*``)."""
+    text = resource.removeprefix("<unresolved ").removesuffix(">") if resource.startswith("<unresolved ") else resource
+    text = _PLACEHOLDER.sub("_", text)  # ${AWS::AccountId}, ${?}: one value, and no colons to split on
+    if not text.strip("*?"):
+        return True
+    parts = text.split(":", 5)
+    if not text.startswith("arn:") or len(parts) < 6:
+        return False
+    service, rest = parts[2], parts[5]
+    if not of_type:  # every resource of the service: arn:aws:s3:::*, arn:aws:logs:*:*:*
+        return bool(rest) and not rest.strip("*?")
+    if service == "s3":  # no resource type: the bucket names the scope (b/* is one bucket's objects)
+        name = rest.split("/", 1)[0]
+    else:
+        name = rest.split("/", 1)[1] if "/" in rest else rest.split(":", 1)[-1]
+    return bool(name) and not name.strip("*?")
+
+
 def has_wildcard(action: str) -> bool:
     return "*" in action or "?" in action
 
@@ -180,18 +209,27 @@ _NEGATED = {
 }
 
 
-def pins(key: str, values: Any) -> bool:
+_SHORT_PREFIX = re.compile(r"/[0-7]$")  # a network of 2^25 addresses or more: not one caller's
+
+
+def pins(key: str, values: Any, operator: str = "") -> bool:
     """Whether a condition key's test values name specific callers: not "*",
-    "0.0.0.0/0" or a pattern of wildcards, not "o-*" (every organization). An
-    intrinsic (``!Ref AWS::AccountId``) is a specific value."""
+    "0.0.0.0/0" (or networks as wide, split in halves), a pattern of
+    wildcards, "o-*" (every organization). The statement view gives values
+    resolved: one the deployment decides (``<unresolved ...>``) pins only
+    under an exact-match operator, where it cannot be a pattern; an intrinsic
+    left as such (``!Ref AWS::AccountId``) is a specific value."""
     given = values if isinstance(values, list) else [values]
     if not given:
         return False
+    exact = operator.lower().split(":")[-1].removesuffix("ignorecase") in ("stringequals", "stringnotequals")
     for value in given:
         if not isinstance(value, str):
             continue
         text = value.strip()
-        if text in _WIDE or not text.strip("*?") or text.endswith("/0"):
+        if text.startswith("<unresolved ") and not exact:
+            return False
+        if text in _WIDE or not text.strip("*?") or _SHORT_PREFIX.search(text):
             return False
         literal = text.split("*", 1)[0].split("?", 1)[0]
         if ("*" in text or "?" in text) and len(literal.rstrip("-:/")) < 6:
@@ -219,15 +257,15 @@ def _pins_arn(arn: str) -> bool:
 
 def restricts(condition: Any, keys: Iterable[str]) -> bool:
     """Whether an Allow's condition ties it to specific callers: a pinning
-    operator (not IfExists, not ForAnyValue, not Null, not a negation) on one
-    of ``keys`` with specific values."""
+    operator (not IfExists, not ForAllValues, which holds when the key is
+    missing, not Null, not a negation) on one of ``keys`` with specific values."""
     if not isinstance(condition, Mapping):
         return False
     wanted = {k.lower() for k in keys}
     for operator, tests in condition.items():
-        if str(operator).lower().removeprefix("forallvalues:") not in _PINNING or not isinstance(tests, Mapping):
+        if str(operator).lower().removeprefix("foranyvalue:") not in _PINNING or not isinstance(tests, Mapping):
             continue
-        if any(str(k).lower() in wanted and pins(str(k), v) for k, v in tests.items()):
+        if any(str(k).lower() in wanted and pins(str(k), v, str(operator)) for k, v in tests.items()):
             return True
     return False
 
@@ -242,4 +280,4 @@ def denies_unless(condition: Any, keys: Iterable[str]) -> bool:
     if str(operator).lower() not in _NEGATED or not isinstance(tests, Mapping) or len(tests) != 1:
         return False
     ((key, values),) = tests.items()
-    return str(key).lower() in {k.lower() for k in keys} and pins(str(key), values)
+    return str(key).lower() in {k.lower() for k in keys} and pins(str(key), values, str(operator))

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 from checker.iam import (
     EVERYONE,
     IamAction,
+    covers_every,
     denies_unless,
     has_wildcard,
     is_all_actions,
@@ -38,6 +39,7 @@ __all__ = [
     "Param",
     "Rule",
     "RuleMeta",
+    "covers_every",
     "denies_unless",
     "finding_for",
     "has_wildcard",

@@ -20,7 +20,7 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.facts import sam_policies
-from checker.facts.intrinsics import Resolver, Unknown, branch, via_of
+from checker.facts.intrinsics import Resolver, Unknown, Value, branch, via_of
 from checker.facts.policy_carriers import CARRIERS
 from checker.iam import is_all_actions
 from checker.loaders.json_loader import load_json
@@ -50,6 +50,7 @@ FIELDS = (
     "when",
     "via",
     "unresolved",
+    "attached_to",
 )
 
 
@@ -141,25 +142,78 @@ class _Context:
     """What reading one template's policies needs: the template (for errors)
     and its resolver (parameters, mappings, deployment values)."""
 
-    __slots__ = ("resolver", "template")
+    __slots__ = ("globals", "resolver", "template")
 
     def __init__(self, template: Template) -> None:
         self.template = template
         self.resolver = Resolver(template.data, template.parameter_values)
+        data: dict[str, Any] = template.data or {}
+        sam_globals = data.get("Globals") if isinstance(data.get("Globals"), dict) else {}
+        function = sam_globals.get("Function") if isinstance(sam_globals, dict) else None
+        self.globals: dict[str, Any] = function if isinstance(function, dict) else {}
 
 
 def _statements(document: Any, ctx: _Context, path: str, line: int | None, origin: str, via: Via = ()) -> Items:
     """The statements of a policy document given as a mapping or a JSON string."""
     items: Items = []
     for form, taken in branches(document, via):
-        if isinstance(form, dict) and len(form) == 1 and next(iter(form)) in ("Fn::Sub", "Fn::Join"):
-            # A document written as JSON text built by an intrinsic: each text it can be.
+        if _is_intrinsic(form) and "Fn::ToJsonString" in form:
+            # AWS::LanguageExtensions: the document written as data, deployed as its JSON text.
+            items += _statements(form["Fn::ToJsonString"], ctx, path, line, origin, taken)
+        elif _is_intrinsic(form):
+            # A document given by an intrinsic (JSON text built by Sub or Join, a
+            # parameter, a map entry...): each text it can be; one that cannot be
+            # resolved is an undetermined statement, never no statement.
             for text in ctx.resolver.resolve(form):
-                if isinstance(text, str):
+                if isinstance(text, Unknown):
+                    partial = _partial_document(text)
+                    if partial is not None:  # JSON text with some parts unresolved: judged field by field
+                        items += _document_statements(partial, ctx, path, line, origin, taken)
+                        continue
+                    undetermined = {
+                        "Effect": "Allow",
+                        "Action": Unknown(f"policy document {text.expression}", text.kind),
+                    }
+                    items.append((undetermined, line, path, origin, taken))
+                else:
                     items += _statements(str(text), ctx, path, line, origin, (*taken, *via_of(text)))
-            continue
-        items += _document_statements(form, ctx, path, line, origin, taken)
+        else:
+            items += _document_statements(form, ctx, path, line, origin, taken)
     return items
+
+
+def _partial_document(text: Unknown) -> dict[str, Any] | None:
+    """A JSON policy built by ``Fn::Sub``/``Fn::Join`` whose text is known but
+    for some parts (``${?}``): the document, each string holding an unknown
+    part an :class:`Unknown` itself; None when the text is no such document."""
+    if text.kind == "capped" or not text.expression.lstrip().startswith("{"):
+        return None
+    try:
+        document = json.loads(text.expression)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(document, dict) or "Statement" not in document:
+        return None
+
+    def mark(value: Any) -> Any:
+        if isinstance(value, str) and "${" in value:
+            return Unknown(value, text.kind)
+        if isinstance(value, dict):
+            return {k: mark(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [mark(v) for v in value]
+        return value
+
+    marked = mark(document)
+    return marked if isinstance(marked, dict) else None
+
+
+def _is_intrinsic(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and len(value) == 1
+        and (next(iter(value)) in ("Ref", "Fn::ToJsonString") or str(next(iter(value))).startswith("Fn::"))
+    )
 
 
 def _document_statements(document: Any, ctx: _Context, path: str, line: int | None, origin: str, via: Via) -> Items:
@@ -241,11 +295,30 @@ def _sam_api_statements(properties: dict[str, Any], line: int | None) -> Items:
     custom = policy.get("CustomStatements") if isinstance(policy, dict) else None
     path = "Properties.Auth.ResourcePolicy.CustomStatements"
     items: Items = []
+    # The accounts SAM grants invoke to (AwsAccountWhitelist: ["*"] is everyone).
+    accounts = policy.get("AwsAccountWhitelist") if isinstance(policy, dict) else None
+    if accounts is not None:
+        granted = {"Effect": "Allow", "Principal": {"AWS": accounts}, "Action": "execute-api:Invoke"}
+        at = line_of(policy, "AwsAccountWhitelist") or line
+        items.append((granted, at, "Properties.Auth.ResourcePolicy.AwsAccountWhitelist", "sam-api", ()))
     for form, via in branches(custom):
         listed = form if isinstance(form, list) else [form]
         for index, statement in enumerate(listed):
             at = (line_of(form, index) if isinstance(form, list) else None) or line
             items += [(s, at, f"{path}[{index}]", "sam-api", chosen) for s, chosen in branches(statement, via)]
+    return items
+
+
+def _openapi_policy(properties: dict[str, Any], ctx: _Context, line: int | None) -> Items:
+    """The resource policy an OpenAPI definition carries
+    (``x-amazon-apigateway-policy`` in ``Body`` or SAM's ``DefinitionBody``)."""
+    items: Items = []
+    for key in ("Body", "DefinitionBody"):
+        for body, via in branches(properties.get(key)):
+            if isinstance(body, dict) and "x-amazon-apigateway-policy" in body:
+                at = line_of(body, "x-amazon-apigateway-policy") or line
+                path = f"Properties.{key}.x-amazon-apigateway-policy"
+                items += _statements(body["x-amazon-apigateway-policy"], ctx, path, at, "openapi", via)
     return items
 
 
@@ -313,12 +386,29 @@ def _items_for(
     resource_type: str, properties: dict[str, Any], ctx: _Context, line: int | None
 ) -> list[tuple[Items, str]]:
     if resource_type in SAM_POLICY_HOLDERS:
+        trust = []
+        for document, path, doc_line, via in _documents(properties, ("AssumeRolePolicyDocument",), "Properties", line):
+            trust += _statements(document, ctx, path, doc_line, "sam-trust", via)
         return [
             (_sam_policies(properties, ctx, line), "identity"),
             (_public_function_url(properties, line), "resource"),
+            (trust, "trust"),
         ]
-    if resource_type == "AWS::Serverless::Api":
-        return [(_sam_api_statements(properties, line), "resource")]
+    if resource_type in ("AWS::Serverless::Api", "AWS::ApiGateway::RestApi"):
+        found = [(_openapi_policy(properties, ctx, line), "resource")]
+        if resource_type == "AWS::Serverless::Api":
+            found.append((_sam_api_statements(properties, line), "resource"))
+        found += [
+            (_statements(document, ctx, path, doc_line, "template", via), kind)
+            for spec, kind in SOURCES.get(resource_type, ())
+            for document, path, doc_line, via in _documents(properties, spec, "Properties", line)
+        ]
+        return found
+    if resource_type == "AWS::Organizations::ResourcePolicy":
+        return [
+            (_statements(document, ctx, path, doc_line, "template", via), "resource")
+            for document, path, doc_line, via in _documents(properties, ("Content",), "Properties", line)
+        ]
     if resource_type == "AWS::Lambda::Url":
         return [(_public_function_url(properties, line), "resource")]
     if resource_type == "AWS::Lambda::Permission":
@@ -341,24 +431,70 @@ def build(template: Template) -> list[dict[str, Any]]:
     for logical_id, body in resources.items():
         if not isinstance(body, dict) or not isinstance(body.get("Type"), str):
             continue
-        properties = body.get("Properties")
-        if not isinstance(properties, dict):
-            continue
         line = line_of(resources, logical_id)
         try:
-            found = _items_for(body["Type"], properties, ctx, line)
+            # A whole Properties block under an Fn::If is each block it can be.
+            found = [
+                (items_for, properties, chosen)
+                for properties, chosen in branches(body.get("Properties"))
+                if isinstance(properties, dict)
+                for items_for in _items_for(body["Type"], _with_globals(body["Type"], properties, ctx), ctx, line)
+            ]
         except BranchCapReached as exc:
             raise InputError(
                 f"{logical_id}: {exc}: its policies are not enumerated, so the template is not judged",
                 path=template.relpath,
                 line=line,
             ) from None
-        for items, kind in found:
+        for (items, kind), properties, chosen in found:
+            attached = _attached(body["Type"], properties)
             for statement, stmt_line, path, origin, via in items:
                 if isinstance(statement, dict):
-                    where = (str(logical_id), body["Type"], kind, path, origin, via)
-                    records.append(_record(template, where, statement, stmt_line, ctx.resolver.assuming(via)))
+                    taken = (*chosen, *via)
+                    where = (str(logical_id), body["Type"], kind, path, origin, taken)
+                    record = _record(template, where, statement, stmt_line, ctx.resolver.assuming(taken))
+                    record["attached_to"] = attached
+                    records.append(record)
     return records
+
+
+_ATTACHING = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+
+
+def _attached(resource_type: str, properties: dict[str, Any]) -> list[str]:
+    """The roles, users and groups of this template a policy resource is
+    attached to (``Roles: [!Ref AppRole]``): its statements are theirs too."""
+    if resource_type not in _ATTACHING:
+        return []
+    names = []
+    for key in ("Roles", "Users", "Groups"):
+        for value, _ in branches(properties.get(key)):
+            for item in value if isinstance(value, list) else [value]:
+                for form, _ in branches(item):
+                    if isinstance(form, dict) and isinstance(form.get("Ref"), str):
+                        names.append(form["Ref"])
+    return names
+
+
+def _with_globals(resource_type: str, properties: dict[str, Any], ctx: _Context) -> dict[str, Any]:
+    """A SAM function's properties as the transform deploys them: what
+    ``Globals.Function`` sets and the function does not (maps merged)."""
+    if resource_type != "AWS::Serverless::Function" or not ctx.globals:
+        return properties
+    merged = dict(ctx.globals)
+    for key, value in properties.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and not _is_intrinsic(value):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _chosen(item: Any, via: Via) -> Any:
+    """A resolved value that also comes through the branches ``via`` names."""
+    if not via or isinstance(item, Unknown):
+        return item
+    return Value(str(item), tuple(dict.fromkeys((*via, *via_of(item)))))
 
 
 class _Fields:
@@ -389,17 +525,24 @@ class _Fields:
         return [self.keep(field, item) for item in self.resolver.resolve_list(value)]
 
     def principals(self, field: str, value: Any) -> list[str]:
-        if value is None:
-            return []
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, dict) and not any(k == "Ref" or k.startswith("Fn::") for k in value):
-            return [
-                self.keep(field, item, f"{kind}:")
-                for kind, entry in value.items()
-                for item in self.resolver.resolve_list(entry)
-            ]
-        return self.strings(field, value)
+        """Every principal the field can name, in each form an ``Fn::If``
+        around it can take (``!If [C, {AWS: "*"}, {Service: ...}]``)."""
+        found: list[str] = []
+        for form, via in branches(value):
+            if form is None:
+                continue
+            if isinstance(form, str):
+                texts = [self.keep(field, Value(form, via) if via else form)]
+            elif isinstance(form, dict) and not _is_intrinsic(form):
+                texts = [
+                    self.keep(field, _chosen(item, via), f"{kind}:")
+                    for kind, entry in form.items()
+                    for item in self.resolver.resolve_list(entry)
+                ]
+            else:
+                texts = [self.keep(field, _chosen(item, via)) for item in self.resolver.resolve_list(form)]
+            found += [text for text in texts if text not in found]
+        return found
 
     def effect(self, value: Any) -> tuple[str, tuple[str, ...]]:
         """The effect, and the choices that make it so. An effect an
@@ -416,6 +559,31 @@ class _Fields:
         if allow:
             return "Allow", via_of(allow[0])
         return (str(values[0]) if values else "Unknown"), ()
+
+
+def _condition(condition: dict[str, Any], resolver: Resolver) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for operator, tests in condition.items():
+        if not isinstance(tests, dict):
+            resolved[operator] = tests
+            continue
+        resolved[operator] = {
+            key: [_test_value(item) for item in resolver.resolve_list(values)] for key, values in tests.items()
+        }
+    return resolved
+
+
+def _test_value(item: Any) -> str:
+    """A condition value as text. What the deployment decides stays
+    ``<unresolved ...>``; a resource of the template, the account, the
+    region or the stack's name (never a pattern: stack names have no ``*``)
+    is written in, so that ``arn:aws:sns:${AWS::Region}:${AWS::AccountId}:x``
+    still pins one account."""
+    if not isinstance(item, Unknown):
+        return str(item)
+    if item.kind == "specific" or not (item.expression.startswith("{") or "${?}" in item.expression):
+        return item.expression.replace("${?}", "${resource}")
+    return str(item)
 
 
 def _record(
@@ -447,7 +615,9 @@ def _record(
         "not_resources": fields.strings("not_resources", statement.get("NotResource")),
         "principals": fields.principals("principals", statement.get("Principal")),
         "not_principals": fields.principals("not_principals", statement.get("NotPrincipal")),
-        "condition": condition if isinstance(condition, dict) else None,
+        # Each test's values resolved (every value it can take); one the
+        # deployment decides stays "<unresolved ...>", never a pattern.
+        "condition": _condition(condition, resolver) if isinstance(condition, dict) else None,
         "action_line": _key_line(statement, ("Action", "NotAction")) or line,
         "origin": origin,
         # The conditions' branches this statement is read under, and for each

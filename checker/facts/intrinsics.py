@@ -74,6 +74,14 @@ _PSEUDO = {
     "AWS::URLSuffix": "amazonaws.com",
 }
 _LIST_TYPES = ("CommaDelimitedList", "List<")
+# Pseudo parameters AWS sets. AWS::StackName is not among them: whoever
+# deploys names the stack ("${AWS::StackName}:*" deployed as stack "iam").
+_SPECIFIC_PSEUDO = ("AWS::AccountId", "AWS::Region", "AWS::StackId", "AWS::NotificationARNs")
+# Attributes that name or identify the resource (an ARN, an id, a name, an
+# endpoint): specific. Any other attribute (an SSM parameter's Value, a nested
+# stack's Outputs) is data, which may be anything.
+_NAMING_ATTRIBUTE = re.compile(r"(Arn|Id|Name|Url|Endpoint|Address|Port)$|Arn\b|\.Arn$")
+_DYNAMIC_REFERENCE = "{{resolve:"
 
 
 def via_of(value: object) -> tuple[str, ...]:
@@ -205,7 +213,7 @@ class Resolver:
         if isinstance(name, str):
             if name in _PSEUDO:
                 return [_PSEUDO[name]]
-            if name.startswith("AWS::"):  # AccountId, Region, StackName...: this stack's own
+            if name in _SPECIFIC_PSEUDO:  # this stack's own account, region, id
                 return [Unknown(_describe({"Ref": name}), "specific")]
             if name in self.parameters and not self._from_ssm(name):
                 values = self.parameter_values(name)
@@ -243,6 +251,9 @@ class Resolver:
         """Every string ``value`` can be (a list-valued expression: each of its items)."""
         text = _scalar(value)
         if text is not None:
+            if _DYNAMIC_REFERENCE in text:
+                # {{resolve:ssm:...}}: CloudFormation puts in what SSM or Secrets Manager holds.
+                return [Unknown(text)]
             return [text]
         if isinstance(value, Unknown):  # placed by a view that knows it cannot tell
             return [value]
@@ -264,10 +275,23 @@ class Resolver:
         if fn in ("Fn::Split", "Fn::GetAZs", "Fn::Cidr"):
             return self.resolve_list(value, depth)
         if fn == "Fn::GetAtt":
-            target = arg[0] if isinstance(arg, list) and arg else arg.split(".")[0] if isinstance(arg, str) else None
-            kind: UnknownKind = "specific" if self._specific(target) else "deployment"
-            return [Unknown(_describe(value), kind)]
+            return self.get_att(arg, value, depth)
         return [Unknown(_describe(value))]
+
+    def get_att(self, arg: Any, value: Any, depth: int) -> list[Resolved]:
+        if isinstance(arg, list) and len(arg) == 2:
+            target, attribute = arg
+        elif isinstance(arg, str) and "." in arg:
+            target, attribute = arg.split(".", 1)
+        else:
+            return [Unknown(_describe(value))]
+        body = self.resources.get(target) if isinstance(target, str) else None
+        if isinstance(body, dict) and body.get("Type") == "AWS::SSM::Parameter" and attribute == "Value":
+            properties = body.get("Properties")
+            if isinstance(properties, dict) and "Value" in properties:
+                return self.resolve(properties["Value"], depth + 1)  # the value the template writes
+        specific = self._specific(target) and isinstance(attribute, str) and bool(_NAMING_ATTRIBUTE.search(attribute))
+        return [Unknown(_describe(value), "specific" if specific else "deployment")]
 
     def sub(self, arg: Any, depth: int) -> list[Resolved]:
         if isinstance(arg, str):
@@ -424,6 +448,9 @@ def _concat(pieces: list[list[Resolved]], original: Any) -> list[Resolved]:
             if not _consistent(via):
                 continue
             joined = "".join(p for p in combo if isinstance(p, str))
+            if _DYNAMIC_REFERENCE in joined:
+                results.append(Unknown(joined))
+                continue
             results.append(Value(joined, via) if via else joined)
     return results
 

@@ -11,6 +11,7 @@ from checker.ruleapi import (
     Finding,
     Param,
     RuleMeta,
+    covers_every,
     finding_for,
     has_wildcard,
     iam_catalogue,
@@ -20,18 +21,6 @@ from checker.ruleapi import (
 )
 
 _SHOWN = 6
-
-
-def _wide(resource: str) -> bool:
-    """Every resource, or every resource of a type: ``*``, any account's
-    (``arn:aws:dynamodb:*:*:table/x``), ``arn:aws:dynamodb:...:table/*``."""
-    if resource.strip("*?") == "":
-        return True
-    parts = resource.split(":", 5)
-    if not resource.startswith("arn:") or len(parts) < 6:
-        return False
-    name = parts[5].split("/", 1)[-1] if "/" in parts[5] else parts[5].split(":", 1)[-1]
-    return "*" in parts[4] or name.strip("*?") == ""
 
 
 class EscalatingWildcard:
@@ -84,7 +73,9 @@ class EscalatingWildcard:
             # policy, one bucket's ACL) is not account-wide: only escalation
             # actions, or actions on every resource, count then.
             undetermined = record["unresolved"].get("resources", [])
-            everywhere = not record["resources"] or any(_wide(r) or r in undetermined for r in record["resources"])
+            everywhere = not record["resources"] or any(
+                covers_every(r) or r in undetermined for r in record["resources"]
+            )
             for action in record["actions"]:
                 # "*" and "svc:*" are IAM001 and IAM002; only partial patterns here.
                 if is_all_actions(action) or is_service_wildcard(action) or not has_wildcard(action):

@@ -11,6 +11,7 @@ from checker.ruleapi import (
     Finding,
     Param,
     RuleMeta,
+    covers_every,
     finding_for,
     iam_catalogue,
     is_all_actions,
@@ -38,6 +39,8 @@ def _scoped_by_condition(condition: Any, keys: list[str]) -> bool:
         return False
     present = [str(k) for tests in condition.values() if isinstance(tests, Mapping) for k in tests]
     return restricts(condition, [k for k in present if listed(k, keys)])
+
+
 _SHOWN = 6
 
 
@@ -92,7 +95,8 @@ class WriteOnAnyResource:
         allowed = params["allowed_actions"]
         scoping = params["scoping_condition_keys"]
         for record in facts.view("iam_statements"):
-            if record["effect"] != "Allow" or record["policy_kind"] != "identity" or "*" not in record["resources"]:
+            wide = next((r for r in record["resources"] if covers_every(r, of_type=False)), None)
+            if record["effect"] != "Allow" or record["policy_kind"] != "identity" or wide is None:
                 continue
             if _scoped_by_condition(record["condition"], scoping):
                 continue  # iam:CreateServiceLinkedRole for one service, writes to tagged resources
@@ -114,9 +118,9 @@ class WriteOnAnyResource:
                     which = "" if scoped == [action] else f": {', '.join(scoped[:_SHOWN])}{more}"
                     yield finding_for(
                         record,
-                        f"{action!r} on Resource '*' grants writes that can be scoped to resources{which}",
+                        f"{action!r} on Resource {wide!r} grants writes that can be scoped to resources{which}",
                         line=record["action_line"],
-                        element=f"{action} on *",
+                        element=f"{action} on {wide}",
                     )
 
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from checker.ruleapi import Facts, Finding, RuleMeta, finding_for, listed
+from checker.ruleapi import Facts, Finding, RuleMeta, covers_every, finding_for, listed
+
+
+def _every_role(resource: str) -> bool:
+    """``*``, or an IAM ARN for every role (``arn:aws:iam::*:role/*``,
+    ``arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*``)."""
+    return covers_every(resource) and (not resource.strip("*?") or bool(_ROLES.search(resource)))
+
+
+_ROLES = re.compile(r":iam::(?:\$\{[^}]*\}|[^:])*:(role/|[*?]+>?$)")
 
 
 class PassRoleOnAnyRole:
@@ -38,16 +48,17 @@ class PassRoleOnAnyRole:
 
     def evaluate(self, facts: Facts, params: Mapping[str, Any]) -> Iterator[Finding]:
         for record in facts.view("iam_statements"):
-            if record["effect"] != "Allow" or record["policy_kind"] != "identity" or "*" not in record["resources"]:
+            wide = next((r for r in record["resources"] if _every_role(r)), None)
+            if record["effect"] != "Allow" or record["policy_kind"] != "identity" or wide is None:
                 continue
             for action in record["actions"]:
                 # A bare "*" is IAM001's finding already.
                 if action != "*" and listed("iam:PassRole", [action]):
                     yield finding_for(
                         record,
-                        f"{action!r} allows passing every role (Resource '*')",
+                        f"{action!r} allows passing every role (Resource {wide!r})",
                         line=record["action_line"],
-                        element=f"{action} on *",
+                        element=f"{action} on {wide}",
                     )
 
 

@@ -78,7 +78,7 @@ class ConfusedDeputy:
         example_pass=(
             "Statement:\n  - Effect: Allow\n    Principal: {Service: sns.amazonaws.com}\n"
             "    Action: sqs:SendMessage\n    Resource: !GetAtt Queue.Arn\n"
-            "    Condition:\n      ArnEquals: {aws:SourceArn: !Ref Topic}\n"
+            "    Condition:\n      StringEquals: {aws:SourceAccount: !Ref AWS::AccountId}\n"
         ),
         references=(
             "https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html",

@@ -332,8 +332,12 @@ class PrivilegeEscalation:
         holders: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
         for record in facts.view("iam_statements"):
             if record["policy_kind"] == "identity":
-                key = (record.get("template") or record["path"], record.get("stack"), record["resource"])
-                holders.setdefault(key, []).append(record)
+                where = (record.get("template") or record["path"], record.get("stack"))
+                holders.setdefault((*where, record["resource"]), []).append(record)
+                # A policy attached to a role, user or group is also theirs:
+                # a path split between them is granted to the role.
+                for holder in record.get("attached_to") or ():
+                    holders.setdefault((*where, holder), []).append(record)
         for records in holders.values():
             # A path is this rule's only when one of its actions is named (not
             # only matched by a wildcard): paths naming none are skipped early.

@@ -102,7 +102,7 @@ def test_principals_and_conditions(statements) -> None:  # type: ignore[no-untyp
     assert trust["principals"] == ["Service:lambda.amazonaws.com"]
     bucket = _pick(statements, "BucketPolicy", "PolicyDocument")
     assert bucket["principals"] == ["*"]
-    assert bucket["condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}
+    assert bucket["condition"] == {"StringEquals": {"aws:PrincipalOrgID": ["o-123"]}}
 
 
 def test_policy_given_as_a_json_string(statements) -> None:  # type: ignore[no-untyped-def]
@@ -173,7 +173,7 @@ def test_legacy_event_bus_policy_becomes_a_statement(tmp_path: Path) -> None:
     statements, _ = _views(tmp_path, SAM)
     (bus,) = [s for s in statements if s["resource"] == "Bus"]
     assert bus["principals"] == ["AWS:*"] and bus["actions"] == ["events:PutEvents"]
-    assert bus["condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-123"}}
+    assert bus["condition"] == {"StringEquals": {"aws:PrincipalOrgID": ["o-123"]}}
 
 
 def test_an_empty_policy_string_is_no_policy_not_an_error(tmp_path: Path) -> None:

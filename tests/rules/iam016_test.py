@@ -60,7 +60,9 @@ def _paths(statements: str, tmp_path: Path, extra: str = "") -> set[str]:
     """The path ids reported for one managed policy with these statements."""
     text = (
         "Parameters:\n  Prefix: {Type: String}\n  Account: {Type: String}\n"
-        "Resources:\n  Holder:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n"
+        "Resources:\n  AppPolicy:\n    Type: AWS::IAM::ManagedPolicy\n"
+        "    Properties: {PolicyDocument: {Statement: [{Effect: Allow, Action: s3:GetObject, Resource: '*'}]}}\n"
+        "  Holder:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n"
         "        Statement:\n" + textwrap.indent(textwrap.dedent(statements), " " * 10) + extra
     )
     template = tmp_path / "template.yaml"
@@ -225,7 +227,9 @@ ATTACH = (
             ATTACH.format(condition="{StringEquals: {iam:PermissionsBoundary: 'arn:aws:iam::123456789012:policy/b'}}"),
             set(),
         ),
+        # A policy of the template is specific; a parameter nobody gives a value could be "*".
         (ATTACH.format(condition="{ArnEquals: {iam:PolicyARN: !Ref AppPolicy}}"), set()),
+        (ATTACH.format(condition="{ArnEquals: {iam:PolicyARN: !Ref Prefix}}"), {"iam-attach-role-policy"}),
         (
             ATTACH.format(condition="{ArnEquals: {iam:PolicyARN: 'arn:aws:iam::aws:policy/AdministratorAccess'}}"),
             {"iam-attach-role-policy"},
@@ -265,7 +269,7 @@ def test_an_unconditioned_deny_of_the_holder_takes_a_path_away(deny: str, expect
     assert _paths(KEYS + deny, tmp_path) == expected
 
 
-def test_a_holder_is_one_resource_its_policies_together(tmp_path: Path) -> None:
+def test_a_holder_is_a_role_with_its_policies_and_those_attached_to_it(tmp_path: Path) -> None:
     template = tmp_path / "template.yaml"
     template.write_text(
         textwrap.dedent(
@@ -292,9 +296,13 @@ def test_a_holder_is_one_resource_its_policies_together(tmp_path: Path) -> None:
             """
         )
     )
-    # The role's two inline policies make one path; the managed policy is its
-    # own holder, so PassRole (the role's) and RunInstances (the policy's) are not combined.
-    assert {f.element for f in _run(template, tmp_path)} == {"passrole-cloudformation: iam:PassRole on *"}
+    # The role's two inline policies make one path, and the managed policy
+    # attached to it (Roles: [!Ref Deployer]) is the role's too: its
+    # RunInstances with the role's PassRole is another.
+    assert {f.element for f in _run(template, tmp_path)} == {
+        "passrole-cloudformation: iam:PassRole on *",
+        "passrole-ec2: iam:PassRole on *",
+    }
 
 
 BRANCHES = """\
