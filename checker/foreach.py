@@ -84,11 +84,18 @@ def _values(resolver: Resolver, collection: Any) -> list[str | Unknown]:
     return values
 
 
-def expand(resources: LineDict, data: Mapping[str, Any], relpath: str) -> LineDict:
-    """``resources`` with every ``Fn::ForEach`` loop replaced by what it generates."""
+def expand(
+    resources: LineDict,
+    data: Mapping[str, Any],
+    relpath: str,
+    parameter_values: Mapping[str, tuple[tuple[str, str], ...]] | None = None,
+) -> LineDict:
+    """``resources`` with every ``Fn::ForEach`` loop replaced by what it
+    generates; a collection from a parameter takes the values the deployment
+    parameter files give it too."""
     from checker.facts.intrinsics import Resolver  # the facts package imports templates
 
-    resolver = Resolver(data)
+    resolver = Resolver(data, parameter_values)
     out = LineDict(resources.line)
     _expand_into(out, resources, resolver, relpath, 0)
     return out

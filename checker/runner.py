@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from checker.discovery import Candidate
@@ -57,12 +56,7 @@ def judge_candidate(
         hit, outcome = cache.get(key)
         if hit:
             return outcome
-    template = load_template(candidate, raw)
-    if template is not None and template.data is not None and parameters.files:
-        declared = template.data.get("Parameters")
-        if isinstance(declared, dict):
-            values = parameters.values_for(template.relpath, [str(name) for name in declared])
-            template = replace(template, parameter_values=values)
+    template = load_template(candidate, raw, parameters)
     outcome = None if template is None else judge_template(template, active, env)
     if cache is not None and key is not None:
         cache.put(key, outcome)

@@ -7,12 +7,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.discovery import Candidate
 from checker.errors import InputError
 from checker.foreach import PREFIX as FOREACH_PREFIX
 from checker.foreach import expand, uses_foreach
+
+if TYPE_CHECKING:
+    from checker.facts.deployment_parameters import DeploymentParameters
 from checker.loaders import LineDict, load_text, read_bytes
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
@@ -121,7 +124,9 @@ def _transforms(data: LineDict) -> list[str]:
     return [t for t in items if isinstance(t, str)]
 
 
-def load_template(candidate: Candidate, raw: bytes | None = None) -> Template | None:
+def load_template(
+    candidate: Candidate, raw: bytes | None = None, parameters: DeploymentParameters | None = None
+) -> Template | None:
     """Load a candidate; ``None`` when a found file is not a template at all.
 
     What a template is, is decided by parsing: a YAML or JSON document whose
@@ -175,14 +180,21 @@ def load_template(candidate: Candidate, raw: bytes | None = None) -> Template | 
         return Template(relpath, digest, kind, candidate.stack, None, exc)
     if SAM_TRANSFORM in _transforms(data):
         kind = "sam"
+    # The values the team's parameter files give the parameters this template declares.
+    declared = data.get("Parameters")
+    values = (
+        parameters.values_for(relpath, [str(name) for name in declared])
+        if parameters is not None and parameters.files and isinstance(declared, dict)
+        else {}
+    )
     if uses_foreach(data["Resources"]):
         # Resources a loop generates are judged as deployed (AWS::LanguageExtensions).
         try:
             expanded = LineDict(data.line)
             for key, value in data.items():
-                expanded[key] = expand(value, data, relpath) if key == "Resources" else value
+                expanded[key] = expand(value, data, relpath, values) if key == "Resources" else value
             expanded.key_lines = dict(data.key_lines)
         except InputError as exc:
             return Template(relpath, digest, kind, candidate.stack, None, exc)
         data = expanded
-    return Template(relpath, digest, kind, candidate.stack, data, None)
+    return Template(relpath, digest, kind, candidate.stack, data, None, values)

@@ -103,3 +103,22 @@ def test_a_malformed_loop_is_an_input_error_naming_it(tmp_path: Path) -> None:
     template = _load(tmp_path, text)
     assert template is not None and template.error is not None
     assert template.error.field == "Fn::ForEach::Bad" and template.error.line == 3
+
+
+def test_a_collection_takes_the_values_the_parameter_files_give(tmp_path: Path) -> None:
+    from checker.facts.deployment_parameters import DeploymentParameters, ParameterFile, ParameterSet
+
+    text = (
+        "Transform: AWS::LanguageExtensions\nParameters:\n  Acts: {Type: CommaDelimitedList, Default: s3:GetObject}\n"
+        "Resources:\n  Fn::ForEach::P:\n    - A\n    - !Ref Acts\n    - 'Policy&{A}':\n"
+        "        Type: AWS::IAM::ManagedPolicy\n        Properties:\n          PolicyDocument:\n"
+        "            Statement: [{Effect: Allow, Action: !Ref A, Resource: '*'}]\n"
+    )
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    prod = ParameterSet("samconfig.toml [prod.deploy]", (("Acts", "*"),))
+    parameters = DeploymentParameters((ParameterFile("samconfig.toml", "0" * 64, "samconfig", (prod,)),))
+    template = load_template(Candidate(path, "t.yaml"), parameters=parameters)
+    assert template is not None
+    actions = {r["resource"]: r["actions"] for r in TemplateFacts(template).view("iam_statements")}
+    assert actions == {"Policys3GetObject": ["s3:GetObject"], "Policy": ["*"]}

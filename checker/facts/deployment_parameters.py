@@ -9,8 +9,9 @@ Two kinds of file say so, and both are read:
 - CloudFormation parameter files: JSON as the AWS CLI takes it
   (``[{"ParameterKey": ..., "ParameterValue": ...}]``) or as CodePipeline's
   template configuration writes it (``{"Parameters": {...}}``), anywhere in
-  the checked paths. One applies to a template when every key it sets is a
-  parameter the template declares.
+  the checked paths. One applies to every template that declares a key it
+  sets (``aws cloudformation deploy`` and SAM CLI pass only the declared
+  keys, so a file with extra keys still deploys its values).
 
 Values only ever add to what a parameter can be (its default and allowed
 values are judged too); a parameter with no value anywhere stays unknown.
@@ -23,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,8 +36,11 @@ from checker.errors import InputError
 from checker.loaders.limits import MAX_FILE_BYTES
 
 SAMCONFIG_NAMES = ("samconfig.toml", "samconfig.yaml", "samconfig.yml")
-# Enough to tell a parameter file from other JSON without parsing it.
-_JSON_MARKERS = (b'"ParameterKey"', b'"Parameters"')
+# Enough to tell a parameter file from other JSON without parsing it (a key
+# written with escapes is parsed to be sure).
+_JSON_MARKERS = (b'"ParameterKey"', b'"Parameters"', b"\\u")
+# SAM CLI also takes its overrides in the AWS CLI's long form.
+_LONG_FORM = re.compile(r"ParameterKey=([^,]*),ParameterValue=(.*)", re.S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +85,7 @@ class DeploymentParameters:
             if file.kind == "samconfig":
                 applies = file.folder == "" or folder == file.folder or folder.startswith(file.folder + "/")
             else:
-                applies = all(bool(s.values) and {k for k, _ in s.values} <= names for s in file.sets) and bool(
-                    file.sets
-                )
+                applies = any(name in names for s in file.sets for name, _ in s.values)
             if not applies:
                 continue
             for parameter_set in file.sets:
@@ -129,6 +132,10 @@ def _overrides(value: Any, relpath: str, where: str) -> tuple[tuple[str, str], .
         )
     pairs = []
     for token in tokens:
+        long_form = _LONG_FORM.fullmatch(token)
+        if long_form:
+            pairs.append((long_form.group(1), long_form.group(2)))
+            continue
         key, sep, text = token.partition("=")
         if not sep or not key:
             raise InputError(

@@ -11,11 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from checker.facts.intrinsics import Resolver
+from checker.facts.intrinsics import Resolver, Unknown
 from checker.loaders.nodes import line_of
 from checker.templates import Template
 
-FIELDS = ("template", "stack", "resource", "resource_type", "line", "path", "policy", "name", "aws_managed")
+FIELDS = (
+    "template",
+    "stack",
+    "resource",
+    "resource_type",
+    "line",
+    "path",
+    "policy",
+    "name",
+    "aws_managed",
+    "undetermined",
+)
 
 _ARN_HOLDERS = ("AWS::IAM::Role", "AWS::IAM::User", "AWS::IAM::Group")
 _SAM_HOLDERS = ("AWS::Serverless::Function", "AWS::Serverless::StateMachine")
@@ -29,22 +40,22 @@ def _key(resource_type: str) -> str:
     return "ManagedPolicies" if resource_type == _SSO else "Policies"
 
 
+def _intrinsic(value: dict[str, Any]) -> bool:
+    return any(k == "Ref" or str(k).startswith("Fn::") for k in value)
+
+
 def _entries(resource_type: str, properties: dict[str, Any]) -> list[tuple[Any, str, int | None]]:
     key = _key(resource_type)
     value = properties.get(key)
     if value is None:
         return []
     if not isinstance(value, list):
-        if resource_type in _SAM_HOLDERS and isinstance(value, dict) and "Statement" in value:
-            return []
+        if resource_type in _SAM_HOLDERS and isinstance(value, dict) and not _intrinsic(value):
+            return []  # one inline policy or policy template: the iam_statements view
         return [(value, f"Properties.{key}", line_of(properties, key))]
     found = []
     for index, item in enumerate(value):
-        if (
-            resource_type in _SAM_HOLDERS
-            and isinstance(item, dict)
-            and not any(k == "Ref" or k.startswith("Fn::") for k in item)
-        ):
+        if resource_type in _SAM_HOLDERS and isinstance(item, dict) and not _intrinsic(item):
             continue  # inline statements or a policy template: the iam_statements view
         found.append((item, f"Properties.{key}[{index}]", line_of(value, index)))
     return found
@@ -63,6 +74,8 @@ def build(template: Template) -> list[dict[str, Any]]:
         for value, path, line in _entries(body["Type"], properties):
             for policy in resolver.resolve_list(value):
                 text = str(policy)
+                # Which policy the deployment attaches is not known: it may be AdministratorAccess.
+                undetermined = isinstance(policy, Unknown) and policy.kind != "specific"
                 is_arn = text.startswith("arn:")
                 name = text.rpartition("/")[2] if is_arn else text
                 records.append(
@@ -77,6 +90,7 @@ def build(template: Template) -> list[dict[str, Any]]:
                         "name": name,
                         # AWS managed: an ARN in the "aws" account, or a bare name as SAM takes it.
                         "aws_managed": (":iam::aws:policy/" in text) or (not is_arn and not text.startswith("<")),
+                        "undetermined": undetermined,
                     }
                 )
     return records

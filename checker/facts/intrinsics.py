@@ -211,6 +211,8 @@ class Resolver:
 
     def ref(self, name: Any) -> list[Resolved]:
         if isinstance(name, str):
+            if name == "AWS::NoValue":
+                return []  # the property or list item is left out
             if name in _PSEUDO:
                 return [_PSEUDO[name]]
             if name in _SPECIFIC_PSEUDO:  # this stack's own account, region, id

@@ -14,7 +14,7 @@ class UnresolvedAction:
         title="Allow statement with an action the template does not determine",
         severity="high",
         tags=("iam",),
-        views=("iam_statements",),
+        views=("iam_statements", "iam_managed_policies"),
         rationale=(
             "`Action: !Ref Actions` with no default, no `AllowedValues` and no value in a "
             "deployment parameter file, an action read from SSM, an import or a custom resource: "
@@ -27,7 +27,8 @@ class UnresolvedAction:
         ),
         judges=(
             "Every policy (identity, resource, trust): Allow statements, Action and NotAction, in "
-            "every form the template and its deployment parameter files can give them."
+            "every form the template and its deployment parameter files can give them; and the "
+            "managed policies attached (ManagedPolicyArns, SSO ManagedPolicies, SAM Policies entries)."
         ),
         remediation=(
             "Write the actions in the template, give the parameter `AllowedValues` (each is judged), "
@@ -70,6 +71,14 @@ class UnresolvedAction:
                         line=record["action_line"],
                         element=f"{label} {value}",
                     )
+        for record in facts.view("iam_managed_policies"):
+            if record["undetermined"]:
+                yield finding_for(
+                    record,
+                    f"{record['path']} attaches {record['policy']}, which the template and its parameter files do "
+                    "not determine: the deployment decides which policy (AdministratorAccess?) the holder gets",
+                    element=f"ManagedPolicy {record['policy']}",
+                )
 
 
 RULE = UnresolvedAction()

@@ -96,13 +96,25 @@ def test_a_samconfig_applies_to_templates_in_its_folder_and_below_only(tmp_path:
     assert found.values_for("other/template.yaml", ["Actions"]) == {}
 
 
-def test_a_parameter_json_applies_only_where_every_key_is_declared(tmp_path: Path) -> None:
+def test_a_parameter_json_applies_wherever_a_key_it_sets_is_declared(tmp_path: Path) -> None:
+    # The AWS CLI and SAM CLI pass the declared keys and drop the rest: a file
+    # with a key the template lacks still deploys its other values.
     (tmp_path / "p.json").write_text('[{"ParameterKey": "Actions", "ParameterValue": "s3:*"}]')
     (tmp_path / "q.json").write_text(
-        '[{"ParameterKey": "Actions", "ParameterValue": "x"}, {"ParameterKey": "Z", "ParameterValue": "y"}]'
+        '[{"ParameterKey": "Actions", "ParameterValue": "x"}, {"ParameterKey": "Team", "ParameterValue": "y"}]'
     )
-    found = collect(tmp_path, [], [(tmp_path / "p.json", "p.json"), (tmp_path / "q.json", "q.json")])
-    assert found.values_for("t.yaml", ["Actions", "TableArn"]) == {"Actions": (("s3:*", "p.json"),)}
+    (tmp_path / "r.json").write_text('[{"ParameterKey": "Other", "ParameterValue": "z"}]')
+    files = [(tmp_path / name, name) for name in ("p.json", "q.json", "r.json")]
+    found = collect(tmp_path, [], files)
+    assert found.values_for("t.yaml", ["Actions", "TableArn"]) == {"Actions": (("s3:*", "p.json"), ("x", "q.json"))}
+
+
+def test_keys_written_with_escapes_and_the_long_form_are_read() -> None:
+    escaped = b'[{"\\u0050arameterKey": "Actions", "ParameterValue": "*"}]'
+    assert parse_parameter_json(escaped, "p.json").values == (("Actions", "*"),)  # type: ignore[union-attr]
+    text = '[default.deploy.parameters]\nparameter_overrides = "ParameterKey=Actions,ParameterValue=s3:*"\n'
+    (only,) = parse_samconfig(text.encode(), "samconfig.toml")
+    assert only.values == (("Actions", "s3:*"),)
 
 
 def _repo(root: Path, files: dict[str, str], committed: list[str]) -> None:

@@ -46,7 +46,7 @@ EXPECTED_FAILURES: dict[str, set[tuple[str | None, int | None]]] = {
         ("AnyAccount", 42),
     },
     "IAM012": {("QueuePolicy", 17), ("BucketPolicy", 29), ("Key", 44)},
-    "IAM013": {("Policy", 22), ("Policy", 25), ("Policy", 28), ("Policy", 31), ("Handler", 40)},
+    "IAM013": {("Policy", 22), ("Policy", 25), ("Policy", 28), ("Policy", 31), ("Handler", 40), ("Attached", 46)},
     "IAM014": {("Writer", 13), ("Writer", 16), ("QueuePolicy", 27)},
     "IAM015": {("ApiInvoke", 16), ("TopicPolicy", 30), ("QueuePolicy", 42)},
     "IAM016": {
