@@ -44,7 +44,7 @@ def test_pass_exits_0(tmp_path, write, capsys, monkeypatch) -> None:  # type: ig
     write("infra/good.yaml", GOOD)
     code, out, _ = run(capsys, monkeypatch, tmp_path, "check", "--templates-only")
     assert code == 0
-    assert out.splitlines()[-1].startswith("PASS: rules 18 passed, 13 skipped; 0 finding(s), 1 template(s) judged")
+    assert out.splitlines()[-1].startswith("PASS: rules 19 passed, 13 skipped; 0 finding(s), 1 template(s) judged")
 
 
 def test_fail_exits_1_and_names_file_line_resource_why_and_fix(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -56,7 +56,7 @@ def test_fail_exits_1_and_names_file_line_resource_why_and_fix(tmp_path, write, 
     assert "infra/bad.yaml:8 Admin: Properties.PolicyDocument.Statement[0] allows every action" in out
     assert "    why: " in out and "    fix: " in out
     assert "\033[" not in out  # NO_COLOR
-    assert out.splitlines()[-1].startswith("FAIL: rules 1 failed, 17 passed, 13 skipped")
+    assert out.splitlines()[-1].startswith("FAIL: rules 1 failed, 18 passed, 13 skipped")
 
 
 def test_unparseable_template_fails_closed_and_others_are_still_checked(tmp_path, write, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -192,7 +192,7 @@ def test_policy_validate_and_digest(tmp_path, write, capsys, monkeypatch) -> Non
 def test_rules_list_and_show(tmp_path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = run(capsys, monkeypatch, tmp_path, "rules", "list", "--format", "json")
     listing = {r["id"]: r for r in json.loads(out)}
-    template_rules = {f"IAM{i:03}" for i in range(1, 17)} | {"NAME001", "TPL001"}
+    template_rules = {f"IAM{i:03}" for i in range(1, 17)} | {"NAME001", "TPL001", "TPL003"}
     repository_rules = {f"COV00{i}" for i in range(1, 6)} | {f"SCAN00{i}" for i in range(1, 5)}
     repository_rules |= {"REPO001", "REPO002", "REPO003", "TPL002"}
     assert code == 0 and set(listing) == template_rules | repository_rules
@@ -249,7 +249,7 @@ def test_bundled_example_passes_with_one_warning_and_shows_its_evidence(capsys, 
     assert re.search(r"^scan: bandit [\d.]+ \(ran\): 1 of 1 file\(s\), no findings", out, re.M)
     assert re.search(r"^scan: checkov [\d.]+ \(ran\): 3 of 3 file\(s\), \d+ finding\(s\)", out, re.M)
     assert out.splitlines()[-1].startswith(
-        "PASS: rules 1 warned, 27 passed, 3 skipped; 1 finding(s), 3 template(s) judged"
+        "PASS: rules 1 warned, 28 passed, 3 skipped; 1 finding(s), 3 template(s) judged"
     )
     report = json.loads((scan_cache / "example.json").read_text())
     jsonschema.validate(report, SCHEMA, cls=jsonschema.Draft202012Validator)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from checker.facts import iam_managed_policies, iam_statements, resources, template_errors
+from checker.facts import external_content, iam_managed_policies, iam_statements, resources, template_errors
 from checker.facts import repository as repository_views
 from checker.templates import Template
 
@@ -47,6 +47,12 @@ VIEWS: dict[str, ViewSpec] = {
         iam_managed_policies.FIELDS,
         iam_managed_policies.build,
         "one record per managed policy attached by ARN or name",
+    ),
+    "external_content": ViewSpec(
+        "external_content",
+        external_content.FIELDS,
+        external_content.build,
+        "one record per nested stack, StackSet, application, include or macro whose content is not in the template",
     ),
     "template_errors": ViewSpec(
         "template_errors",

@@ -20,6 +20,7 @@ REGISTRY = load_registry()
 
 EXPECTED_FAILURES: dict[str, set[tuple[str | None, int | None]]] = {
     "TPL001": {(None, 5)},
+    "TPL003": {(None, 2), ("Shared", 7), ("Members", 11), ("Auth", 19), ("Bucket", 25)},
     "IAM001": {("AdminRole", 15), ("ListPolicy", 25), ("SingleStatementPolicy", 33)},
     "IAM002": {("Role", 21), ("Handler", 32)},
     "IAM003": {("Deployer", 9), ("Deployer", 14), ("EveryTable", 22)},
