@@ -20,11 +20,22 @@ from checker.loaders import LineDict, load_text, read_bytes
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 
+
 # A top-level Resources key as written in YAML or JSON: a file that has one
 # but does not parse is a broken template (TPL001), not "not a template".
+def _escapable(word: str) -> str:
+    """A pattern for ``word`` with any letter written as a JSON or YAML escape."""
+
+    def hex_of(c: str) -> str:  # either case of the hex digits
+        return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{ord(c):02x}")
+
+    return "".join(rf"(?:{c}|\\(?:[uU]00{hex_of(c)}|x{hex_of(c)}|U000000{hex_of(c)}))" for c in word)
+
+
 _DECLARES_RESOURCES = re.compile(
     r"""(?m)(?:^|[{,?])[ \t]*(?:&\S+[ \t]+)?["']?Resources["']?[ \t]*:"""  # plain, quoted, anchored, flow, ? key
-    r"""|\\(?:u0052|x52|U00000052)esources"""  # an escaped R
+    + "|"
+    + _escapable("Resources"),  # any letter escaped (R\u0065sources)
 )
 
 

@@ -259,6 +259,9 @@ def test_cdk_output_is_found_where_cdk_json_says(tmp_path: Path, write) -> None:
         'AWSTemplateFormatVersion: "2010-09-09"\nDescription: a\nDescription: b\n'
         "&k Resources:\n  T: {Type: AWS::SNS::Topic}\n",
         '{"Description": "a", "Description": "b", "\\u0052esources": {"T": {"Type": "AWS::SNS::Topic"}}}',
+        # Any letter escaped, with something checker cannot read (a lone surrogate).
+        '{"R\\u0065sources": {"T": {"Type": "AWS::SNS::Topic", "Properties": {"X": "\\udcff"}}}}',
+        '{"Res\\u006Furces": {"T": {"Type": "AWS::SNS::Topic"}}, "Resources": {}}',
         "  Description: a\n  Description: b\n  Resources:\n    T: {Type: AWS::SNS::Topic}\n",
         "{Description: a, Description: b, Resources: {T: {Type: AWS::SNS::Topic}}}",
     ],
