@@ -41,18 +41,20 @@ def _text(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
 
 
-def _transforms(value: Any, path: str) -> Iterator[tuple[str, str, Any]]:
-    """(path, name, parameters) of every Fn::Transform under ``value``."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "Fn::Transform":
-                for transform in item if isinstance(item, list) else [item]:
+def _transforms(value: Any) -> Iterator[tuple[str, Any]]:
+    """(name, parameters) of every Fn::Transform under ``value``."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "Fn::Transform" in node:
+                found = node["Fn::Transform"]
+                for transform in found if isinstance(found, list) else [found]:
                     if isinstance(transform, dict):
-                        yield path, str(transform.get("Name")), transform.get("Parameters")
-            yield from _transforms(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _transforms(item, f"{path}[{index}]")
+                        yield str(transform.get("Name")), transform.get("Parameters")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def build(template: Template) -> list[dict[str, Any]]:
@@ -100,12 +102,16 @@ def build(template: Template) -> list[dict[str, Any]]:
         elif kind == "AWS::ServiceCatalog::CloudFormationProvisionedProduct":
             product = properties.get("ProductName", properties.get("ProductId"))
             add(str(logical_id), line, "service-catalog-product", _text(product))
-        for path, name, arguments in _transforms(body, "Resources." + str(logical_id)):
+        seen: set[tuple[str, str]] = set()
+        for name, arguments in _transforms(body):
             if name == "AWS::Include":
                 where = arguments.get("Location") if isinstance(arguments, dict) else None
                 if isinstance(where, str) and _location(where) is None:
                     continue  # a file of the repository that `package` uploads (an OpenAPI body, mostly)
-                add(str(logical_id), line, "include", f"{_location(where)} at {path}")
+                found = ("include", str(_location(where)))
             else:
-                add(str(logical_id), line, "macro", f"{name} at {path}")
+                found = ("macro", name)
+            if found not in seen:
+                seen.add(found)
+                add(str(logical_id), line, *found)
     return records

@@ -12,8 +12,8 @@ _WHAT = {
     "serverless-application": "a Serverless Application Repository application",
     "stackset": "a StackSet (deployed into other accounts) whose template is",
     "service-catalog-product": "a Service Catalog product",
-    "include": "content AWS::Include fetches:",
-    "macro": "a macro's output:",
+    "include": "content AWS::Include fetches from",
+    "macro": "the output of the macro",
 }
 
 
