@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from checker import __version__
 from checker.environments import ENVIRONMENTS
 from checker.errors import CheckerError, UsageError
+from checker.ledger.cli import add_ledger
 from checker.render import OutputFormat
 
 if TYPE_CHECKING:  # imported lazily at run time, to keep `checker --version` instant
@@ -269,7 +270,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot read report {args.report}: {exc.strerror}") from None
     result = verify(envelope, expect)
     if args.audit_log:
-        append_audit_log(Path(args.audit_log), result)
+        signer = None
+        if args.audit_key:
+            from checker.signing import load_signer
+
+            signer = load_signer(args.audit_key, os.environ)
+        append_audit_log(Path(args.audit_log), result, signer=signer)
     if args.format == "json":
         _write(json.dumps(result.to_json(), indent=2) + "\n", None)
     elif result.accepted:
@@ -750,6 +756,11 @@ def _add_verify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     ver.add_argument("--format", choices=["text", "json"], default="text")
     ver.add_argument("--audit-log", metavar="FILE", help="append one JSON line per verification")
+    ver.add_argument(
+        "--audit-key",
+        metavar="KEY",
+        help="sign each audit line with the release side's key (PEM file, env:NAME or awskms:ID), for `checker ledger`",
+    )
     ver.set_defaults(func=cmd_verify)
 
 
@@ -881,6 +892,7 @@ _COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParse
     "approve": _add_approve,
     "rules": _add_rules,
     "policy": _add_policy,
+    "ledger": add_ledger,
 }
 
 

@@ -191,6 +191,41 @@ def sign_envelope(payload: bytes, signer: Signer) -> dict[str, Any]:
     }
 
 
+def sign_typed(payload: bytes, payload_type: str, signer: Signer) -> dict[str, Any]:
+    """A DSSE envelope of any payload type (checkpoints, verification records)."""
+    signature = signer.sign(pae(payload_type, payload))
+    return {
+        "payloadType": payload_type,
+        "payload": base64.b64encode(payload).decode(),
+        "signatures": [{"keyid": signer.keyid, "sig": base64.b64encode(signature).decode()}],
+    }
+
+
+def open_typed(envelope: Any, payload_type: str, keys: Mapping[str, PublicKey]) -> tuple[bytes | None, list[str]]:
+    """(payload, key ids that signed it) of an envelope of ``payload_type``,
+    signed by one of ``keys`` (key id -> public key); (None, []) when it is not
+    such an envelope or no signature of those keys verifies."""
+    if not isinstance(envelope, Mapping) or envelope.get("payloadType") != payload_type:
+        return None, []
+    try:
+        payload = base64.b64decode(str(envelope.get("payload")), validate=True)
+    except ValueError:
+        return None, []
+    message = pae(payload_type, payload)
+    signers = []
+    for entry in envelope.get("signatures") or []:
+        if not isinstance(entry, Mapping):
+            continue
+        key = keys.get(str(entry.get("keyid")))
+        try:
+            signature = base64.b64decode(str(entry.get("sig")), validate=True)
+        except ValueError:
+            continue
+        if key is not None and verify_signature(key, signature, message):
+            signers.append(str(entry.get("keyid")))
+    return (payload, signers) if signers else (None, [])
+
+
 def generate_key(prefix: Path, key_type: str, passphrase: str | None) -> str:
     """Write PREFIX.key (PKCS#8 PEM, mode 0600) and PREFIX.pub (SPKI PEM); return the key id."""
     private: PrivateKey

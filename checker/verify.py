@@ -30,7 +30,7 @@ from typing import Any
 from checker.environments import ENVIRONMENTS
 from checker.errors import CheckerError, InputError, UsageError
 from checker.loaders import line_of, load_text, read_text
-from checker.signing import PAYLOAD_TYPE, PublicKey, key_id, load_public_key, pae, verify_signature
+from checker.signing import PAYLOAD_TYPE, PublicKey, Signer, key_id, load_public_key, pae, verify_signature
 from checker.times import outside_window, parse_time, utc_text
 
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
@@ -868,10 +868,23 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
     return VerifyResult(not reasons, tuple(reasons), report_sha256, keyids, statement)
 
 
-def append_audit_log(path: Path, result: VerifyResult, now: datetime | None = None) -> None:
-    """One JSON line per verification, appended (O_APPEND) for an audit trail."""
+# A verification record signed by the release side: the ledger tells it from a forgery.
+VERIFICATION_PAYLOAD_TYPE = "application/vnd.checker.verification+json"
+
+
+def append_audit_log(
+    path: Path, result: VerifyResult, now: datetime | None = None, signer: Signer | None = None
+) -> None:
+    """One JSON line per verification, appended (O_APPEND) for an audit trail;
+    with ``signer``, the line is a DSSE envelope of the record."""
     entry = {"time": utc_text(now or datetime.now(UTC)), **result.to_json()}
-    line = json.dumps(entry, sort_keys=True) + "\n"
+    if signer is not None:
+        from checker.signing import sign_typed
+
+        payload = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+        line = json.dumps(sign_typed(payload, VERIFICATION_PAYLOAD_TYPE, signer), sort_keys=True) + "\n"
+    else:
+        line = json.dumps(entry, sort_keys=True) + "\n"
     try:
         with path.open("a", encoding="utf-8") as handle:
             handle.write(line)
@@ -880,6 +893,7 @@ def append_audit_log(path: Path, result: VerifyResult, now: datetime | None = No
 
 
 __all__ = [
+    "VERIFICATION_PAYLOAD_TYPE",
     "Expectations",
     "Rejection",
     "TrustedKey",

@@ -1,0 +1,142 @@
+"""``checker ledger``: ingest, query and verify the central team's ledger."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from checker.errors import UsageError
+from checker.ledger.store import DEFAULT_DB
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    return datetime.now(UTC)
+
+
+def _as_of(value: str | None) -> datetime:
+    from checker.times import parse_time
+
+    if value is None:
+        return datetime.now(UTC)
+    moment = parse_time(value, date_is_end_of_day=True)
+    if moment is None:
+        raise UsageError(f"--as-of {value!r} is not a time (2026-11-30 or 2026-11-30T12:00:00Z)")
+    return moment
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from checker.ledger.chain import write_checkpoint
+    from checker.ledger.expect import load_expectations
+    from checker.ledger.ingest import IngestStats, ingest
+    from checker.ledger.store import Ledger
+    from checker.signing import load_signer
+
+    expect = load_expectations(Path(args.expect))
+    signer = load_signer(args.checkpoint_key, os.environ) if args.checkpoint_key else None
+    if signer is None and args.checkpoint:
+        raise UsageError("--checkpoint needs --checkpoint-key, the key that signs it")
+    tty = sys.stderr.isatty()
+
+    def progress(stats: IngestStats) -> None:
+        if tty:
+            print(f"\ringested {stats.files} file(s): {stats.added} new", end="", file=sys.stderr, flush=True)
+
+    ledger = Ledger(Path(args.db))
+    try:
+        stats = ingest(ledger, [Path(p) for p in args.paths], expect, lambda: datetime.now(UTC), progress)
+        if tty:
+            print(file=sys.stderr)
+        print(
+            f"{stats.added} new entries ({stats.reports} report(s), {stats.compliant} compliant; "
+            f"{stats.verifications} verification(s), {stats.forged} not authentic); "
+            f"{stats.already} already in the ledger; {stats.files} file(s) read"
+        )
+        if signer is not None:
+            checkpoint = write_checkpoint(
+                ledger, signer, Path(args.checkpoint or f"{args.db}.checkpoint.json"), _now(args)
+            )
+            print(f"checkpoint: {checkpoint.count} entries, head {checkpoint.head}")
+    finally:
+        ledger.close()
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from checker.ledger.query import Params, render, run, sql_of
+    from checker.ledger.store import Ledger
+
+    if (args.name is None) == (args.sql is None):
+        raise UsageError("name one question, or give --sql")
+    if args.name == "rule-trend" and not args.rule:
+        raise UsageError("rule-trend needs --rule ID")
+    sql = args.sql if args.sql is not None else sql_of(args.name)
+    ledger = Ledger(Path(args.db), read_only=True)
+    try:
+        table = run(ledger, sql, Params(_as_of(args.as_of), args.days, args.rule))
+    finally:
+        ledger.close()
+    sys.stdout.write(render(table, args.format))
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from checker.ledger.chain import read_checkpoint, verify_chain
+    from checker.ledger.store import Ledger
+    from checker.verify import load_trust
+
+    keys = {k.keyid: k.public_key for k in load_trust(Path(args.key))}
+    checkpoint = read_checkpoint(Path(args.checkpoint), keys)
+    ledger = Ledger(Path(args.db), read_only=True)
+    try:
+        problems = verify_chain(ledger, checkpoint)
+    finally:
+        ledger.close()
+    if problems:
+        for problem in problems:
+            print(f"FAIL [{problem.code}] {problem.message}")
+        return 1
+    print(f"OK: {checkpoint.count} entries, chain intact, head {checkpoint.head} as signed at {checkpoint.time}")
+    return 0
+
+
+def add_ledger(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ledger = commands.add_parser("ledger", help="the central team's ledger of reports and verifications")
+    sub = ledger.add_subparsers(dest="ledger_command", metavar="COMMAND", required=True)
+
+    def db(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--db", default=DEFAULT_DB, metavar="FILE", help=f"the ledger database (default {DEFAULT_DB})"
+        )
+
+    ingest = sub.add_parser("ingest", help="add signed reports and verification records (files or folders)")
+    ingest.add_argument("paths", nargs="+", metavar="PATH")
+    ingest.add_argument(
+        "--expect", required=True, metavar="FILE", help="the organization's expectations (trusted keys, policy)"
+    )
+    ingest.add_argument(
+        "--checkpoint-key", metavar="KEY", help="sign a checkpoint after ingesting (PEM, env:, awskms:)"
+    )
+    ingest.add_argument("--checkpoint", metavar="FILE", help="where to write it (default DB.checkpoint.json)")
+    db(ingest)
+    ingest.set_defaults(func=cmd_ingest)
+
+    query = sub.add_parser("query", help="answer a named question, or run SQL over the ledger's views")
+    query.add_argument(
+        "name", nargs="?", help="compliance, failing, waivers-expiring, break-glass, releases, rule-trend"
+    )
+    query.add_argument("--sql", help="a custom query over reports, report_rules, report_waivers, verifications")
+    query.add_argument("--as-of", metavar="TIME", help="the question's now, UTC (default: now)")
+    query.add_argument("--days", type=int, default=7, help="waivers-expiring: how many days ahead (default 7)")
+    query.add_argument("--rule", metavar="ID", help="rule-trend: the rule")
+    query.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    db(query)
+    query.set_defaults(func=cmd_query)
+
+    verify = sub.add_parser("verify", help="check the ledger's hash chain against a signed checkpoint")
+    verify.add_argument("--checkpoint", required=True, metavar="FILE")
+    verify.add_argument("--key", required=True, metavar="FILE", help="the checkpoint signer's public key or keyring")
+    db(verify)
+    verify.set_defaults(func=cmd_verify)

@@ -1,0 +1,92 @@
+"""The named questions: SQL files shipped with checker, run over the ledger.
+
+Each question is one SELECT over the views ``reports``, ``report_rules``,
+``report_waivers`` and ``verifications`` and a one-row table
+``ledger_params`` (``as_of``, ``horizon``, ``rule``) that holds the
+question's parameters. Times are UTC; ``as_of`` is "now" for the question,
+so two engines over the same data give the same answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from checker.errors import InputError, UsageError
+from checker.ledger.store import Ledger
+
+NAMES = ("compliance", "failing", "waivers-expiring", "break-glass", "releases", "rule-trend")
+
+
+def sql_of(name: str) -> str:
+    if name not in NAMES:
+        raise UsageError(f"unknown question {name!r}", hint=f"one of {', '.join(NAMES)}, or --sql")
+    return (resources.files("checker.ledger") / "queries" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    as_of: datetime
+    days: int = 7
+    rule: str | None = None
+
+    @property
+    def horizon(self) -> datetime:
+        return self.as_of + timedelta(days=self.days)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+
+def run(ledger: Ledger, sql: str, params: Params) -> Table:
+    import duckdb
+
+    db = ledger.db
+    naive = params.as_of.replace(tzinfo=None)
+    db.execute(
+        "CREATE OR REPLACE TEMP TABLE ledger_params AS "
+        "SELECT CAST(? AS TIMESTAMP) AS as_of, CAST(? AS TIMESTAMP) AS horizon, CAST(? AS VARCHAR) AS rule",
+        [naive, naive + timedelta(days=params.days), params.rule],
+    )
+    try:
+        cursor = db.execute(sql)
+    except duckdb.Error as exc:
+        raise InputError(f"the query failed: {exc}") from None
+    columns = tuple(d[0] for d in cursor.description or ())
+    return Table(columns, tuple(tuple(row) for row in cursor.fetchall()))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return round(value, 3)
+    return value
+
+
+def render(table: Table, fmt: str) -> str:
+    rows = [[_plain(v) for v in row] for row in table.rows]
+    if fmt == "json":
+        return json.dumps([dict(zip(table.columns, row, strict=True)) for row in rows], indent=2) + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(table.columns)
+        writer.writerows(rows)
+        return out.getvalue()
+    texts = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(c), *(len(r[i]) for r in texts)]) for i, c in enumerate(table.columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(table.columns, widths, strict=True)).rstrip()]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in texts]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(lines) + "\n"

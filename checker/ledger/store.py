@@ -1,0 +1,165 @@
+"""The ledger's database: the chained ``entries`` table and the views the
+questions read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from checker.errors import InputError
+
+if TYPE_CHECKING:
+    import duckdb
+
+GENESIS = "0" * 64
+DEFAULT_DB = "checker-ledger.duckdb"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    seq BIGINT PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    digest VARCHAR NOT NULL UNIQUE,
+    record VARCHAR NOT NULL,
+    prev_hash VARCHAR NOT NULL,
+    entry_hash VARCHAR NOT NULL
+)
+"""
+
+# The tables the questions read, derived from the hashed records. Named
+# questions use only these (and ``ledger_params``), so the same SQL runs over
+# the Parquet export in another engine.
+_VIEWS = """
+CREATE OR REPLACE VIEW reports AS
+SELECT
+    digest,
+    json_extract_string(record, '$.repository') AS repository,
+    json_extract_string(record, '$.commit') AS commit_sha,
+    json_extract_string(record, '$.branch') AS branch,
+    coalesce(json_extract_string(record, '$.env'), 'default') AS env,
+    json_extract_string(record, '$.verdict') AS verdict,
+    CAST(json_extract(record, '$.compliant') AS BOOLEAN) AS compliant,
+    json_extract_string(record, '$.reasons') AS reasons,
+    json_extract_string(record, '$.policy_name') AS policy_name,
+    json_extract_string(record, '$.policy_version') AS policy_version,
+    json_extract_string(record, '$.policy_digest') AS policy_digest,
+    CAST(json_extract_string(record, '$.finished') AS TIMESTAMP) AS finished_at,
+    CAST(json_extract_string(record, '$.ingested') AS TIMESTAMP) AS ingested_at,
+    json_extract_string(record, '$.signers') AS signers,
+    CAST(json_extract(record, '$.waivers_applied') AS INTEGER) AS waivers_applied,
+    json_extract_string(record, '$.break_glass.incident') AS break_glass_incident,
+    json_extract_string(record, '$.break_glass.approved_by') AS break_glass_approved_by,
+    json_extract_string(record, '$.break_glass.reason') AS break_glass_reason,
+    CAST(json_extract_string(record, '$.break_glass.expires') AS TIMESTAMP) AS break_glass_expires,
+    coalesce(CAST(json_extract(record, '$.break_glass.active') AS BOOLEAN), false) AS break_glass_active,
+    json_extract_string(record, '$.source') AS source
+FROM entries WHERE kind = 'report';
+
+CREATE OR REPLACE VIEW report_rules AS
+SELECT
+    e.digest,
+    json_extract_string(r.value, '$.rule') AS rule,
+    json_extract_string(r.value, '$.status') AS status,
+    CAST(json_extract(r.value, '$.findings') AS INTEGER) AS findings
+FROM entries e, json_each(json_extract(e.record, '$.rules')) r
+WHERE e.kind = 'report';
+
+CREATE OR REPLACE VIEW report_waivers AS
+SELECT
+    e.digest,
+    json_extract_string(w.value, '$.id') AS waiver_id,
+    json_extract_string(w.value, '$.rule') AS rule,
+    json_extract_string(w.value, '$.state') AS state,
+    json_extract_string(w.value, '$.approved_by') AS approved_by,
+    json_extract_string(w.value, '$.ticket') AS ticket,
+    json_extract_string(w.value, '$.reason') AS reason,
+    CAST(json_extract_string(w.value, '$.expires') AS TIMESTAMP) AS expires
+FROM entries e, json_each(json_extract(e.record, '$.waivers')) w
+WHERE e.kind = 'report';
+
+CREATE OR REPLACE VIEW verifications AS
+SELECT
+    digest,
+    CAST(json_extract_string(record, '$.time') AS TIMESTAMP) AS verified_at,
+    CAST(json_extract(record, '$.accepted') AS BOOLEAN) AS accepted,
+    json_extract_string(record, '$.reasons') AS reasons,
+    json_extract_string(record, '$.report_sha256') AS report_sha256,
+    json_extract_string(record, '$.verdict') AS verdict,
+    json_extract_string(record, '$.commit') AS commit_sha,
+    json_extract_string(record, '$.policy_digest') AS policy_digest,
+    json_extract_string(record, '$.subjects') AS subjects,
+    json_extract_string(record, '$.signed_by') AS signed_by,
+    CAST(json_extract(record, '$.authentic') AS BOOLEAN) AS authentic
+FROM entries WHERE kind = 'verification';
+"""
+
+
+def canonical(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, record: str) -> str:
+    """An entry's hash: over the one before it and its own canonical record."""
+    return hashlib.sha256(f"{prev_hash}\n{record}".encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    seq: int
+    kind: str
+    digest: str
+    record: str
+    prev_hash: str
+    entry_hash: str
+
+
+class Ledger:
+    """One ledger database, opened for reading or appending."""
+
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        try:
+            import duckdb
+        except ImportError:
+            raise InputError("the ledger needs DuckDB: pip install 'checker[ledger]'") from None
+        if read_only and not path.is_file():
+            raise InputError("no ledger database here (checker ledger ingest creates it)", path=str(path))
+        try:
+            self.db: duckdb.DuckDBPyConnection = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            raise InputError(f"cannot open the ledger database: {exc}", path=str(path)) from None
+        self.path = path
+        if not read_only:
+            self.db.execute(_SCHEMA)
+            self.db.execute(_VIEWS)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def head(self) -> tuple[int, str]:
+        """(entry count, hash of the last entry)."""
+        row = self.db.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+
+    def has(self, digest: str) -> bool:
+        return self.db.execute("SELECT 1 FROM entries WHERE digest = ?", [digest]).fetchone() is not None
+
+    def append(self, kind: str, digest: str, record: Mapping[str, Any]) -> Entry:
+        """Add one entry at the head of the chain (the caller holds the transaction)."""
+        seq, prev = self.head()
+        text = canonical(record)
+        entry = Entry(seq + 1, kind, digest, text, prev, chain_hash(prev, text))
+        self.db.execute(
+            "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
+            [entry.seq, entry.kind, entry.digest, entry.record, entry.prev_hash, entry.entry_hash],
+        )
+        return entry
+
+    def entries(self) -> Iterator[Entry]:
+        """Every entry in chain order, streamed."""
+        cursor = self.db.execute("SELECT seq, kind, digest, record, prev_hash, entry_hash FROM entries ORDER BY seq")
+        while rows := cursor.fetchmany(1000):
+            for row in rows:
+                yield Entry(int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), str(row[5]))
