@@ -65,20 +65,49 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from checker.ledger.query import Params, render, run, sql_of
+    from checker.ledger.query import Params, render, run, sql_of, translate
     from checker.ledger.store import Ledger
 
     if (args.name is None) == (args.sql is None):
         raise UsageError("name one question, or give --sql")
-    if args.name == "rule-trend" and not args.rule:
+    if args.name == "rule-trend" and not args.rule and not args.print_sql:
         raise UsageError("rule-trend needs --rule ID")
     sql = args.sql if args.sql is not None else sql_of(args.name)
+    if args.print_sql:
+        sys.stdout.write(translate(sql, args.dialect))
+        return 0
+    params = Params(_as_of(args.as_of), args.days, args.rule)
+    if args.parquet:
+        import duckdb
+
+        from checker.ledger.export import attach_parquet
+
+        db = duckdb.connect()
+        try:
+            attach_parquet(db, Path(args.parquet))
+            table = run(db, sql, params)
+        finally:
+            db.close()
+    else:
+        ledger = Ledger(Path(args.db), read_only=True)
+        try:
+            table = run(ledger.db, sql, params)
+        finally:
+            ledger.close()
+    sys.stdout.write(render(table, args.format))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from checker.ledger.export import export
+    from checker.ledger.store import Ledger
+
     ledger = Ledger(Path(args.db), read_only=True)
     try:
-        table = run(ledger, sql, Params(_as_of(args.as_of), args.days, args.rule))
+        files = export(ledger, args.parquet)
     finally:
         ledger.close()
-    sys.stdout.write(render(table, args.format))
+    print(f"{len(files)} Parquet file(s) written to {args.parquet}")
     return 0
 
 
@@ -132,8 +161,16 @@ def add_ledger(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     query.add_argument("--days", type=int, default=7, help="waivers-expiring: how many days ahead (default 7)")
     query.add_argument("--rule", metavar="ID", help="rule-trend: the rule")
     query.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    query.add_argument("--parquet", metavar="DIR", help="ask an exported dataset (checker ledger export) instead")
+    query.add_argument("--print-sql", action="store_true", help="print the question's SQL instead of running it")
+    query.add_argument("--dialect", default="duckdb", help="--print-sql for this engine: spark, trino, athena ...")
     db(query)
     query.set_defaults(func=cmd_query)
+
+    export = sub.add_parser("export", help="write the ledger as a Parquet dataset partitioned by day")
+    export.add_argument("--parquet", required=True, metavar="DIR|s3://BUCKET/PREFIX")
+    db(export)
+    export.set_defaults(func=cmd_export)
 
     verify = sub.add_parser("verify", help="check the ledger's hash chain against a signed checkpoint")
     verify.add_argument("--checkpoint", required=True, metavar="FILE")

@@ -15,10 +15,12 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checker.errors import InputError, UsageError
-from checker.ledger.store import Ledger
+
+if TYPE_CHECKING:
+    import duckdb
 
 NAMES = ("compliance", "failing", "waivers-expiring", "break-glass", "releases", "rule-trend")
 
@@ -46,10 +48,20 @@ class Table:
     rows: tuple[tuple[Any, ...], ...]
 
 
-def run(ledger: Ledger, sql: str, params: Params) -> Table:
+def translate(sql: str, dialect: str) -> str:
+    """A question's SQL for another engine (Spark, Trino, Athena ...), by sqlglot."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    try:
+        return ";\n".join(sqlglot.transpile(sql, read="duckdb", write=dialect, pretty=True)) + "\n"
+    except (SqlglotError, ValueError) as exc:
+        raise UsageError(f"cannot translate to {dialect}: {exc}") from None
+
+
+def run(db: duckdb.DuckDBPyConnection, sql: str, params: Params) -> Table:
     import duckdb
 
-    db = ledger.db
     naive = params.as_of.replace(tzinfo=None)
     db.execute(
         "CREATE OR REPLACE TEMP TABLE ledger_params AS "

@@ -9,7 +9,7 @@ SELECT
     b.break_glass_reason AS reason,
     b.finished_at AS used_at,
     b.break_glass_expires AS expires,
-    ROUND((EXTRACT(EPOCH FROM b.break_glass_expires) - EXTRACT(EPOCH FROM b.finished_at)) / 3600.0, 1) AS hours,
+    ROUND((epoch(b.break_glass_expires) - epoch(b.finished_at)) / 3600.0, 1) AS hours,
     EXISTS (
         SELECT 1
         FROM reports f
