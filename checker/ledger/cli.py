@@ -46,7 +46,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     ledger = Ledger(Path(args.db))
     try:
-        stats = ingest(ledger, [Path(p) for p in args.paths], expect, lambda: datetime.now(UTC), progress)
+        stats = ingest(ledger, args.paths, expect, lambda: datetime.now(UTC), progress)
         if tty:
             print(file=sys.stderr)
         print(
@@ -140,7 +140,9 @@ def add_ledger(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "--db", default=DEFAULT_DB, metavar="FILE", help=f"the ledger database (default {DEFAULT_DB})"
         )
 
-    ingest = sub.add_parser("ingest", help="add signed reports and verification records (files or folders)")
+    ingest = sub.add_parser(
+        "ingest", help="add signed reports and verification records (files, folders or s3://bucket/prefix)"
+    )
     ingest.add_argument("paths", nargs="+", metavar="PATH")
     ingest.add_argument(
         "--expect", required=True, metavar="FILE", help="the organization's expectations (trusted keys, policy)"

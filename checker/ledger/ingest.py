@@ -14,14 +14,17 @@ its own transaction: memory stays flat however many there are.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from checker.errors import InputError
 from checker.ledger.expect import OrgExpectations
@@ -43,19 +46,66 @@ class IngestStats:
     forged: int = 0
 
 
-def walk(paths: Iterable[Path]) -> Iterator[Path]:
-    """Every file under ``paths`` (files or folders, recursively), in order."""
-    for path in paths:
+Opener = Callable[[], ContextManager[IO[bytes]]]
+
+
+def walk(paths: Iterable[str], s3: Any = None) -> Iterator[tuple[str, Opener]]:
+    """(name, opener) of every file under ``paths``: files, folders
+    (recursively) and ``s3://bucket/prefix`` (every object under it), in order."""
+    for given in paths:
+        if given.startswith("s3://"):
+            yield from _s3_objects(given, s3)
+            continue
+        path = Path(given)
         if path.is_dir():
             for folder, dirs, files in os.walk(path):
                 dirs.sort()
                 for name in sorted(files):
                     if name.lower().endswith(_SUFFIXES):
-                        yield Path(folder) / name
+                        yield _local(Path(folder) / name)
         elif path.is_file():
-            yield path
+            yield _local(path)
         else:
-            raise InputError("no such file or folder", path=str(path))
+            raise InputError("no such file or folder", path=given)
+
+
+def _local(path: Path) -> tuple[str, Opener]:
+    def opener() -> ContextManager[IO[bytes]]:
+        try:
+            return path.open("rb")
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", path=str(path)) from None
+
+    return str(path), opener
+
+
+def _s3_objects(url: str, client: Any) -> Iterator[tuple[str, Opener]]:
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    if not bucket:
+        raise InputError(f"{url}: an S3 location is s3://bucket/prefix")
+    if client is None:
+        try:
+            import boto3
+        except ImportError:
+            raise InputError("reading from S3 needs boto3: pip install 'checker[kms]'") from None
+        client = boto3.client("s3")
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            key = item["Key"]
+            if key.lower().endswith(_SUFFIXES):
+                yield f"s3://{bucket}/{key}", _s3_opener(client, bucket, key)
+
+
+def _s3_opener(client: Any, bucket: str, key: str) -> Opener:
+    @contextlib.contextmanager
+    def opener() -> Iterator[IO[bytes]]:
+        # Spooled to disk past 8 MiB: an audit log can be large, memory stays flat.
+        with tempfile.SpooledTemporaryFile(max_size=8 << 20) as spool:
+            client.download_fileobj(bucket, key, spool)
+            spool.seek(0)
+            yield spool
+
+    return opener
 
 
 def _payload(envelope: Mapping[str, Any]) -> bytes | None:
@@ -180,10 +230,10 @@ def verification_record(line: bytes, expect: OrgExpectations, source: str) -> tu
     return digest, record
 
 
-def _items(path: Path, display: str) -> Iterator[tuple[str, bytes]]:
+def _items(opener: Opener, display: str) -> Iterator[tuple[str, bytes]]:
     """("report", bytes) for an envelope file, ("verification", line) per audit line."""
     try:
-        with path.open("rb") as handle:
+        with opener() as handle:
             first = handle.readline()
             try:
                 parsed = json.loads(first) if first.strip() else None
@@ -203,18 +253,18 @@ def _items(path: Path, display: str) -> Iterator[tuple[str, bytes]]:
 
 def ingest(
     ledger: Ledger,
-    paths: Iterable[Path],
+    paths: Iterable[str],
     expect: OrgExpectations,
     now: Callable[[], datetime],
     progress: Callable[[IngestStats], None] | None = None,
+    s3: Any = None,
 ) -> IngestStats:
     stats = IngestStats()
-    for path in walk(paths):
-        display = str(path)
+    for display, opener in walk(paths, s3):
         stats.files += 1
         ledger.db.execute("BEGIN TRANSACTION")
         try:
-            for kind, data in _items(path, display):
+            for kind, data in _items(opener, display):
                 if kind == "report":
                     try:
                         envelope = json.loads(data)

@@ -263,3 +263,31 @@ def test_bad_expectations_name_the_field(world: World, tmp_path: Path, capsys: p
     code = main(["ledger", "ingest", str(world.reports), "--db", str(tmp_path / "l.duckdb"), "--expect", str(bad)])
     err = capsys.readouterr().err
     assert code == 2 and "bad-expect.yaml:2" in err and "enviroments" in err
+
+
+def test_ingest_reads_an_s3_prefix(world: World, tmp_path: Path) -> None:
+    boto3 = pytest.importorskip("boto3")
+    moto = pytest.importorskip("moto")
+    from datetime import UTC, datetime
+
+    from checker.ledger.expect import load_expectations
+    from checker.ledger.ingest import ingest
+
+    with moto.mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket="org-reports")
+        for path in sorted(world.reports.rglob("*.dsse.json")):
+            client.upload_file(str(path), "org-reports", f"builds/{path.relative_to(world.reports).as_posix()}")
+        client.put_object(Bucket="org-reports", Key="builds/README.txt", Body=b"not a report")
+        ledger = Ledger(tmp_path / "s3.duckdb")
+        try:
+            stats = ingest(
+                ledger,
+                ["s3://org-reports/builds/"],
+                load_expectations(world.expect),
+                lambda: datetime.now(UTC),
+                s3=client,
+            )
+        finally:
+            ledger.close()
+    assert (stats.files, stats.reports, stats.compliant) == (7, 7, 3)
