@@ -126,3 +126,55 @@ def scan_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Its entries are authenticated with a secret, as a CI would set it."""
     os.environ.setdefault("CHECKER_CACHE_KEY", "the test suite's cache secret")
     return tmp_path_factory.mktemp("scan-cache")
+
+
+def _page_requests(net_log: Path) -> list[str]:
+    import json
+
+    data = json.loads(net_log.read_text())
+    kinds = {v: k for k, v in data["constants"]["logEventTypes"].items()}
+    urls = []
+    for event in data["events"]:
+        params = event.get("params", {})
+        # Chromium's own background traffic is not the page's: keep requests made for the file:// page.
+        if kinds.get(event["type"]) == "URL_REQUEST_START_JOB" and "file://" in params.get("network_isolation_key", ""):
+            urls.append(params["url"])
+    return [u for u in urls if not u.startswith(("file:", "data:"))]
+
+
+@pytest.fixture
+def chromium(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Load a page in Debian's headless Chromium: (its log, the requests the
+    page made, a screenshot). Skips where Chromium is not installed."""
+    if shutil.which("chromium") is None:
+        pytest.skip("needs Debian's chromium")
+
+    def load(target: Path, size: str = "1200,1600") -> tuple[str, list[str], Path]:
+        shot, net = tmp_path / f"{target.stem}.png", tmp_path / f"{target.stem}-net.json"
+        done = subprocess.run(
+            [
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+                f"--user-data-dir={tmp_path / ('profile-' + target.stem)}",
+                "--enable-logging=stderr",
+                "--v=0",
+                f"--log-net-log={net}",
+                f"--screenshot={shot}",
+                f"--window-size={size}",
+                target.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stderr, _page_requests(net), shot
+
+    return load

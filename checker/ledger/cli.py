@@ -98,6 +98,19 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from checker.ledger.dashboard import build
+    from checker.ledger.store import Ledger
+
+    ledger = Ledger(Path(args.db), read_only=True)
+    try:
+        site = build(ledger.db, Path(args.output), _as_of(args.as_of), args.days)
+    finally:
+        ledger.close()
+    print(f"{len(site.pages)} page(s) written to {args.output} (open {Path(args.output) / 'index.html'})")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from checker.ledger.export import export
     from checker.ledger.store import Ledger
@@ -168,6 +181,13 @@ def add_ledger(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     query.add_argument("--dialect", default="duckdb", help="--print-sql for this engine: spark, trino, athena ...")
     db(query)
     query.set_defaults(func=cmd_query)
+
+    dashboard = sub.add_parser("dashboard", help="write the questions as a static, self-contained site")
+    dashboard.add_argument("--output", required=True, metavar="DIR")
+    dashboard.add_argument("--as-of", metavar="TIME", help="the site's now, UTC (default: now)")
+    dashboard.add_argument("--days", type=int, default=14, help="how far ahead expiring waivers are shown")
+    db(dashboard)
+    dashboard.set_defaults(func=cmd_dashboard)
 
     export = sub.add_parser("export", help="write the ledger as a Parquet dataset partitioned by day")
     export.add_argument("--parquet", required=True, metavar="DIR|s3://BUCKET/PREFIX")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -139,57 +138,15 @@ def test_html_is_self_contained_and_escapes_input(outputs: dict[str, str]) -> No
     assert "Content-Security-Policy" in page and 'class="verdict fail"' in page
 
 
-def _page_requests(net_log: Path) -> list[str]:
-    data = json.loads(net_log.read_text())
-    kinds = {v: k for k, v in data["constants"]["logEventTypes"].items()}
-    urls = []
-    for event in data["events"]:
-        params = event.get("params", {})
-        # Chromium's own background traffic is not the page's: keep requests made for the file:// page.
-        if kinds.get(event["type"]) == "URL_REQUEST_START_JOB" and "file://" in params.get("network_isolation_key", ""):
-            urls.append(params["url"])
-    return [u for u in urls if not u.startswith(("file:", "data:"))]
-
-
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
-def test_html_in_headless_chromium_no_console_errors_no_requests(outputs: dict[str, str], tmp_path: Path) -> None:
-    page = Path(outputs["dir"]) / "out.html"
-    shot, net = tmp_path / "report.png", tmp_path / "net.json"
-
-    def load(target: Path) -> tuple[str, list[str]]:
-        done = subprocess.run(
-            [
-                "chromium",
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-                f"--user-data-dir={tmp_path / ('profile-' + target.stem)}",
-                "--enable-logging=stderr",
-                "--v=0",
-                f"--log-net-log={net}",
-                f"--screenshot={shot}",
-                "--window-size=1200,1600",
-                target.as_uri(),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done.stderr, _page_requests(net)
-
+def test_html_in_headless_chromium_no_console_errors_no_requests(outputs: dict[str, str], chromium) -> None:  # type: ignore[no-untyped-def]
     # The harness itself catches a page that logs and fetches.
-    bad = tmp_path / "bad.html"
+    bad = Path(outputs["dir"]) / "bad.html"
     bad.write_text('<img src="http://example.invalid/x.png"><script>console.error("boom")</script>')
-    stderr, requests = load(bad)
+    stderr, requests, _ = chromium(bad)
     assert ":CONSOLE" in stderr and requests == ["http://example.invalid/x.png"]
 
-    stderr, requests = load(page)
+    stderr, requests, shot = chromium(Path(outputs["dir"]) / "out.html")
     assert ":CONSOLE" not in stderr
     assert requests == []
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -22,6 +22,7 @@ SELECT
     l.repository,
     l.env,
     l.verdict AS last_verdict,
+    CASE WHEN l.verdict = 'pass' THEN 'not verified' ELSE 'verdict ' || coalesce(l.verdict, 'unknown') END AS why,
     l.finished_at AS last_report_at,
     (
         SELECT MIN(o.finished_at)
