@@ -42,7 +42,8 @@ th{background:#eef1f5;font-weight:600}td.num{text-align:right}
 .ok{color:#11683a;font-weight:600}.bad{color:#b3261e;font-weight:600}
 .cards{display:flex;gap:12px;flex-wrap:wrap}
 .card{background:#fff;border:1px solid #e3e6eb;padding:10px 14px;min-width:150px}
-.card b{display:block;font-size:22px}.scroll{overflow-x:auto}td ul{margin:0;padding-left:16px}svg{background:#fff;border:1px solid #e3e6eb}
+.card b{display:block;font-size:22px}.scroll{overflow-x:auto}td ul{margin:0;padding-left:16px}
+svg{background:#fff;border:1px solid #e3e6eb}
 """
 
 
