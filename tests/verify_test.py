@@ -582,3 +582,51 @@ def test_a_maximum_age_beyond_reason_is_a_usage_error_not_a_crash(text: str) -> 
 
     with pytest.raises(InputError, match="over a century"):
         parse_duration(text)
+
+
+def _mutations(statement: dict[str, Any]) -> list[Any]:
+    """Ways to break a real report: every field removed, retyped, or given an
+    unknown sibling, one at a time."""
+    import copy
+
+    found: list[Any] = []
+
+    def walk(node: Any, path: list[Any]) -> None:
+        if isinstance(node, dict):
+            for key in list(node):
+                for change in ("drop", "retype", "extra"):
+                    mutated = copy.deepcopy(statement)
+                    target = mutated
+                    for step in path:
+                        target = target[step]
+                    if change == "drop":
+                        del target[key]
+                    elif change == "retype":
+                        target[key] = [] if not isinstance(target[key], list) else "x"
+                    else:
+                        target[f"{key}_unknown"] = 1
+                    found.append(mutated)
+                walk(node[key], [*path, key])
+        elif isinstance(node, list) and node:
+            walk(node[0], [*path, 0])
+
+    walk(statement, [])
+    return found
+
+
+def test_the_fast_schema_check_agrees_with_the_reference_validator(env: Env) -> None:
+    import fastjsonschema
+
+    from checker.verify import _validators
+
+    fast, reference = _validators()
+    statement = env.statement()
+    cases = [statement, *_mutations(statement)]
+    assert len(cases) > 200
+    for case in cases:
+        try:
+            fast(case)
+            fast_ok = True
+        except fastjsonschema.JsonSchemaException:
+            fast_ok = False
+        assert fast_ok == reference.is_valid(case), json.dumps(case)[:300]

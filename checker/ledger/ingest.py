@@ -7,8 +7,9 @@ never compliant. A verification record (a line ``checker verify
 --audit-log`` writes) is authentic only when one of the release keys signed
 it (``--audit-key``); an unsigned or forged one is stored as such, never as a
 release. Entries are keyed by the digest of what was signed, so ingesting the
-same files twice adds nothing. Files are read one at a time and each one is
-its own transaction: memory stays flat however many there are.
+same files twice adds nothing. Files are read one at a time and committed
+in batches: memory stays flat however many there are, and a failure loses
+at most one batch, which ingesting again adds.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from checker.times import utc_text
 from checker.verify import MAX_ENVELOPE_BYTES, VERIFICATION_PAYLOAD_TYPE, verify
 
 _SUFFIXES = (".json", ".jsonl", ".log", ".ndjson")
+# Files per transaction: a failure loses at most this many, and ingesting again adds them.
+_BATCH = 256
 
 
 @dataclass
@@ -260,36 +263,50 @@ def ingest(
     s3: Any = None,
 ) -> IngestStats:
     stats = IngestStats()
-    for display, opener in walk(paths, s3):
-        stats.files += 1
-        ledger.db.execute("BEGIN TRANSACTION")
-        try:
-            for kind, data in _items(opener, display):
-                if kind == "report":
-                    try:
-                        envelope = json.loads(data)
-                    except ValueError:
-                        envelope = None
-                    payload = _payload(envelope) if isinstance(envelope, dict) else None
-                    if ledger.has(hashlib.sha256(payload if payload is not None else data).hexdigest()):
-                        stats.already += 1
-                        continue
-                    key, record = report_record(data, envelope, expect, now(), display)
-                    stats.reports += 1
-                    stats.compliant += bool(record["compliant"])
-                else:
-                    key, record = verification_record(data, expect, display)
-                    if ledger.has(key):
-                        stats.already += 1
-                        continue
-                    stats.verifications += 1
-                    stats.forged += not record["authentic"]
-                ledger.append(kind, key, record)
-                stats.added += 1
-            ledger.db.execute("COMMIT")
-        except BaseException:
-            ledger.db.execute("ROLLBACK")
-            raise
-        if progress is not None:
-            progress(stats)
+    ledger.db.execute("BEGIN TRANSACTION")
+    try:
+        for display, opener in walk(paths, s3):
+            stats.files += 1
+            _ingest_file(ledger, opener, display, expect, now, stats)
+            if stats.files % _BATCH == 0:
+                ledger.db.execute("COMMIT")
+                ledger.db.execute("BEGIN TRANSACTION")
+            if progress is not None:
+                progress(stats)
+        ledger.db.execute("COMMIT")
+    except BaseException:
+        ledger.rollback()
+        raise
     return stats
+
+
+def _ingest_file(
+    ledger: Ledger,
+    opener: Opener,
+    display: str,
+    expect: OrgExpectations,
+    now: Callable[[], datetime],
+    stats: IngestStats,
+) -> None:
+    for kind, data in _items(opener, display):
+        if kind == "report":
+            try:
+                envelope = json.loads(data)
+            except ValueError:
+                envelope = None
+            payload = _payload(envelope) if isinstance(envelope, dict) else None
+            if ledger.has(hashlib.sha256(payload if payload is not None else data).hexdigest()):
+                stats.already += 1
+                continue
+            key, record = report_record(data, envelope, expect, now(), display)
+            stats.reports += 1
+            stats.compliant += bool(record["compliant"])
+        else:
+            key, record = verification_record(data, expect, display)
+            if ledger.has(key):
+                stats.already += 1
+                continue
+            stats.verifications += 1
+            stats.forged += not record["authentic"]
+        ledger.append(kind, key, record)
+        stats.added += 1

@@ -131,6 +131,7 @@ class Ledger:
         except duckdb.Error as exc:
             raise InputError(f"cannot open the ledger database: {exc}", path=str(path)) from None
         self.path = path
+        self._head: tuple[int, str] | None = None  # known while this connection appends
         if not read_only:
             self.db.execute(_SCHEMA)
             self.db.execute(_VIEWS)
@@ -140,8 +141,14 @@ class Ledger:
 
     def head(self) -> tuple[int, str]:
         """(entry count, hash of the last entry)."""
-        row = self.db.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-        return (int(row[0]), str(row[1])) if row else (0, GENESIS)
+        if self._head is None:
+            row = self.db.execute("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+            self._head = (int(row[0]), str(row[1])) if row else (0, GENESIS)
+        return self._head
+
+    def rollback(self) -> None:
+        self.db.execute("ROLLBACK")
+        self._head = None  # what was appended since BEGIN is gone
 
     def has(self, digest: str) -> bool:
         return self.db.execute("SELECT 1 FROM entries WHERE digest = ?", [digest]).fetchone() is not None
@@ -155,6 +162,7 @@ class Ledger:
             "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
             [entry.seq, entry.kind, entry.digest, entry.record, entry.prev_hash, entry.entry_hash],
         )
+        self._head = (entry.seq, entry.entry_hash)
         return entry
 
     def entries(self) -> Iterator[Entry]:
