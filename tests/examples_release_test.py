@@ -151,6 +151,8 @@ def test_release_example_verifies_the_bundled_report(release_dir: tuple[Path, st
     (folder / "keyring-file.yaml").write_text(keyring)
     digest = _digest(folder / "org" / "acme-1.1.0.tar.gz")
     policy_keys = f"keys:\n  - owner: platform\n    public_key_file: {folder / 'org' / 'policy.pub'}\n"
+    if not (folder / "org" / "release.key").exists():
+        generate_key(folder / "org" / "release", "ed25519", None)
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -162,12 +164,29 @@ def test_release_example_verifies_the_bundled_report(release_dir: tuple[Path, st
         "MIN_POLICY_VERSION": "1.1.0",
         "GIT_COMMIT": commit,
         "CODEBUILD_RESOLVED_SOURCE_VERSION": commit,
+        "CHECKER_RELEASE_KEY": (folder / "org" / "release.key").read_text(),
+        "RELEASE_KEY": "env:CHECKER_RELEASE_KEY",
     }
     script = "set -e\n" + commands()
     done = subprocess.run(["bash", "-c", script], cwd=folder, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "verified: report.dsse.json passes" in done.stdout
     assert (folder / "verify-audit.jsonl").read_text().count("\n") == 1
+    # The signed audit line and the report are what the central team's ledger ingests.
+    expect = folder / "expect.yaml"
+    expect.write_text(f"trust: keyring-file.yaml\nrelease_keys: {folder / 'org' / 'release.pub'}\n")
+    db = folder / "ledger.duckdb"
+    paths = [str(folder / "report.dsse.json"), str(folder / "verify-audit.jsonl")]
+    assert main(["ledger", "ingest", *paths, "--db", str(db), "--expect", str(expect)]) == 0
+    from checker.ledger.query import Params, run, sql_of
+    from checker.ledger.store import Ledger
+
+    ledger = Ledger(db, read_only=True)
+    releases = run(ledger.db, sql_of("releases"), Params(datetime.now(UTC) + timedelta(minutes=1)))
+    ledger.close()
+    (release,) = releases.rows
+    assert dict(zip(releases.columns, release, strict=True))["authentic"] is True
+    assert dict(zip(releases.columns, release, strict=True))["accepted"] is True
     # The same commands stop the deployment for another commit.
     done = subprocess.run(
         ["bash", "-c", script],

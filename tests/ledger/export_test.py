@@ -157,3 +157,23 @@ def test_spark_sql_gives_the_same_answers_as_duckdb(exported: tuple[Path, Path],
     assert want, f"{name} has no rows to compare"
     assert list(expected.columns) == list(rows[0].__fields__)
     assert got == want
+
+
+def test_the_athena_ddl_in_the_docs_matches_the_export(exported: tuple[Path, Path]) -> None:
+    import re as regex
+
+    import duckdb
+
+    from checker.ledger.export import TABLES, attach_parquet
+
+    _, dataset = exported
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "ledger.md").read_text()
+    local = duckdb.connect()
+    attach_parquet(local, dataset)
+    for table in TABLES:
+        block = regex.search(rf"CREATE EXTERNAL TABLE {table} \((.*?)\n\)", docs, regex.S)
+        assert block, table
+        documented = [line.strip().split()[0] for line in block.group(1).strip().splitlines()]
+        exported_columns = [row[0] for row in local.execute(f"DESCRIBE {table}").fetchall()]
+        assert documented == exported_columns, table
+    local.close()
