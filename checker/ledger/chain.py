@@ -70,7 +70,10 @@ class Problem:
 
 def verify_chain(ledger: Ledger, checkpoint: Checkpoint) -> list[Problem]:
     """Every way the ledger departs from an intact chain ending at the checkpoint."""
-    problems: list[Problem] = []
+    problems: list[Problem] = [
+        Problem("foreign", f"the database holds {name}, which checker never creates: added outside checker")
+        for name in ledger.foreign_objects()
+    ]
     expected_seq, prev, count = 1, GENESIS, 0
     head_at_checkpoint: str | None = None
     for entry in ledger.entries():

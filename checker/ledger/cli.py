@@ -125,17 +125,30 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from checker.ledger.chain import read_checkpoint, verify_chain
+    from checker.ledger.chain import Problem, read_checkpoint, verify_chain
     from checker.ledger.store import Ledger
     from checker.verify import load_trust
 
     keys = {k.keyid: k.public_key for k in load_trust(Path(args.key))}
     checkpoint = read_checkpoint(Path(args.checkpoint), keys)
-    ledger = Ledger(Path(args.db), read_only=True)
+    ledger = Ledger(Path(args.db), read_only=True, trust_objects=True)
     try:
         problems = verify_chain(ledger, checkpoint)
     finally:
         ledger.close()
+    if args.max_age:
+        from checker.times import parse_time
+        from checker.verify import parse_duration
+
+        signed = parse_time(checkpoint.time)
+        if signed is None or datetime.now(UTC) - signed > parse_duration(args.max_age):
+            problems.append(
+                Problem(
+                    "stale-checkpoint",
+                    f"the checkpoint was signed at {checkpoint.time}, more than {args.max_age} ago: an older "
+                    "checkpoint with a ledger cut back to it would verify; use the latest one",
+                )
+            )
     if problems:
         for problem in problems:
             print(f"FAIL [{problem.code}] {problem.message}")
@@ -197,5 +210,8 @@ def add_ledger(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verify = sub.add_parser("verify", help="check the ledger's hash chain against a signed checkpoint")
     verify.add_argument("--checkpoint", required=True, metavar="FILE")
     verify.add_argument("--key", required=True, metavar="FILE", help="the checkpoint signer's public key or keyring")
+    verify.add_argument(
+        "--max-age", metavar="DURATION", help="refuse a checkpoint signed longer ago than this (8d, 36h)"
+    )
     db(verify)
     verify.set_defaults(func=cmd_verify)

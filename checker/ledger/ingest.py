@@ -23,19 +23,20 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from checker.errors import InputError
 from checker.ledger.expect import OrgExpectations
 from checker.ledger.store import Ledger
-from checker.times import utc_text
+from checker.times import parse_time, utc_text
 from checker.verify import MAX_ENVELOPE_BYTES, VERIFICATION_PAYLOAD_TYPE, verify
 
 _SUFFIXES = (".json", ".jsonl", ".log", ".ndjson")
 # Files per transaction: a failure loses at most this many, and ingesting again adds them.
 _BATCH = 256
+_CLOCK_SKEW = timedelta(minutes=10)
 
 
 @dataclass
@@ -139,6 +140,11 @@ def report_record(
     statement = result.statement or _claims(payload)
     predicate: dict[str, Any] = statement.get("predicate") or {}
     env = predicate.get("env")
+    finished = parse_time((predicate.get("timestamps") or {}).get("finished"))
+    if finished is not None and finished > now + _CLOCK_SKEW:
+        # The build's clock is the team's: a report dated ahead would stay the
+        # "last build" of its repository, over the failing ones that follow.
+        reasons.append({"code": "future", "message": f"finished {utc_text(finished)}, after it was ingested"})
     if expect.environments and env not in expect.environments:
         reasons.append(
             {"code": "env-not-expected", "message": f"environment {env!r} is not one the organization expects"}

@@ -31,9 +31,12 @@ CREATE TABLE IF NOT EXISTS entries (
 
 # The tables the questions read, derived from the hashed records. Named
 # questions use only these (and ``ledger_params``), so the same SQL runs over
-# the Parquet export in another engine.
+# the Parquet export in another engine. They are temporary, made by each
+# connection from checker's own text: a view (or a macro shadowing a
+# function they call) kept in the file would be the file's word, not the
+# records'; see ``foreign_objects``.
 _VIEWS = """
-CREATE OR REPLACE VIEW reports AS
+CREATE OR REPLACE TEMP VIEW reports AS
 SELECT
     digest,
     json_extract_string(record, '$.repository') AS repository,
@@ -58,7 +61,7 @@ SELECT
     json_extract_string(record, '$.source') AS source
 FROM entries WHERE kind = 'report';
 
-CREATE OR REPLACE VIEW report_rules AS
+CREATE OR REPLACE TEMP VIEW report_rules AS
 SELECT
     e.digest,
     json_extract_string(r.value, '$.rule') AS rule,
@@ -67,7 +70,7 @@ SELECT
 FROM entries e, json_each(json_extract(e.record, '$.rules')) r
 WHERE e.kind = 'report';
 
-CREATE OR REPLACE VIEW report_waivers AS
+CREATE OR REPLACE TEMP VIEW report_waivers AS
 SELECT
     e.digest,
     json_extract_string(w.value, '$.id') AS waiver_id,
@@ -80,7 +83,7 @@ SELECT
 FROM entries e, json_each(json_extract(e.record, '$.waivers')) w
 WHERE e.kind = 'report';
 
-CREATE OR REPLACE VIEW verifications AS
+CREATE OR REPLACE TEMP VIEW verifications AS
 SELECT
     digest,
     CAST(json_extract_string(record, '$.time') AS TIMESTAMP) AS verified_at,
@@ -119,7 +122,10 @@ class Entry:
 class Ledger:
     """One ledger database, opened for reading or appending."""
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False, trust_objects: bool = False) -> None:
+        """Open (creating when writable). Unless ``trust_objects`` (verify,
+        which reports them), a database holding anything checker does not
+        create is refused: its answers could come from that object."""
         try:
             import duckdb
         except ImportError:
@@ -134,7 +140,35 @@ class Ledger:
         self._head: tuple[int, str] | None = None  # known while this connection appends
         if not read_only:
             self.db.execute(_SCHEMA)
+        foreign = self.foreign_objects()
+        if foreign and not trust_objects:
+            self.db.close()
+            raise InputError(
+                f"the ledger database holds what checker never creates ({', '.join(foreign)}): "
+                "it was changed outside checker; `checker ledger verify` lists it",
+                path=str(path),
+            )
+        if self.db.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'entries' AND NOT temporary").fetchone():
             self.db.execute(_VIEWS)
+
+    def foreign_objects(self) -> list[str]:
+        """Every object in the file but the ``entries`` table: views, macros,
+        other tables, sequences, types, indexes someone added."""
+        found = []
+        here = "database_name NOT IN ('temp', 'system')"
+        queries = (
+            ("table", f"SELECT table_name FROM duckdb_tables() WHERE NOT internal AND {here}"),
+            ("view", f"SELECT view_name FROM duckdb_views() WHERE NOT internal AND {here}"),
+            ("macro", f"SELECT function_name FROM duckdb_functions() WHERE NOT internal AND {here}"),
+            ("sequence", f"SELECT sequence_name FROM duckdb_sequences() WHERE {here}"),
+            ("type", f"SELECT type_name FROM duckdb_types() WHERE NOT internal AND {here}"),
+            ("index", f"SELECT index_name FROM duckdb_indexes() WHERE {here}"),
+        )
+        for kind, sql in queries:
+            for (name,) in self.db.execute(sql).fetchall():
+                if (kind, name) != ("table", "entries"):
+                    found.append(f"{kind} {name}")
+        return sorted(set(found))
 
     def close(self) -> None:
         self.db.close()

@@ -291,3 +291,66 @@ def test_ingest_reads_an_s3_prefix(world: World, tmp_path: Path) -> None:
         finally:
             ledger.close()
     assert (stats.files, stats.reports, stats.compliant) == (7, 7, 3)
+
+
+@pytest.mark.parametrize(
+    "added",
+    [
+        # A view kept in the file that answers "compliant" for everyone.
+        "CREATE VIEW reports AS SELECT 'x' AS repository, true AS compliant",
+        # A macro that shadows a function the views call.
+        "CREATE MACRO json_extract_string(a, b) AS 'true'",
+        "CREATE TABLE ledger_params AS SELECT TIMESTAMP '2099-01-01' AS as_of",
+    ],
+)
+def test_objects_added_to_the_database_are_refused_and_named(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str], added: str
+) -> None:
+    db = _ingest(world, tmp_path)
+    _edit_raw(db, added)
+    capsys.readouterr()
+    assert main(["ledger", "query", "compliance", "--db", str(db)]) == 2
+    assert "holds what checker never creates" in capsys.readouterr().err
+    status, out = _verify(world, db, capsys)
+    assert status == 1 and "[foreign]" in out
+
+
+def _edit_raw(db: Path, sql: str) -> None:
+    import duckdb
+
+    connection = duckdb.connect(str(db))
+    connection.execute(sql)
+    connection.close()
+
+
+def test_an_old_checkpoint_is_refused_with_max_age(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = _ingest(world, tmp_path)
+    checkpoint = str(Path(f"{db}.checkpoint.json"))
+    key = str(world.keys / "checkpoint.pub")
+    capsys.readouterr()
+    assert main(["ledger", "verify", "--db", str(db), "--checkpoint", checkpoint, "--key", key, "--max-age", "1h"]) == 0
+    import time
+
+    time.sleep(1.1)
+    code = main(["ledger", "verify", "--db", str(db), "--checkpoint", checkpoint, "--key", key, "--max-age", "1s"])
+    assert code == 1 and "[stale-checkpoint]" in capsys.readouterr().out
+
+
+def test_a_report_dated_after_it_was_ingested_is_not_compliant(world: World, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from .conftest import REGISTRY, sign_report  # noqa: F401  (the world's helpers)
+
+    future = tmp_path / "future.dsse.json"
+    source = world.root / "src" / "payments"
+    from checker.signing import load_signer
+
+    signer = load_signer(world.build_key, {})
+    sign_report(source, world.base, signer, datetime.now(UTC) + timedelta(days=3), future, env="prod")  # type: ignore[arg-type]
+    db = _ingest(world, tmp_path, future)
+    ledger = Ledger(db, read_only=True)
+    ((compliant, reasons),) = ledger.db.execute("SELECT compliant, reasons FROM reports").fetchall()
+    ledger.close()
+    assert compliant is False and '"code":"future"' in reasons
