@@ -62,7 +62,21 @@ def test_pre_commit_try_repo(tmp_path: Path) -> None:
 
 
 # Libraries a hook run must not pay for: they load only on the paths that use them.
-HEAVY = {"samtranslator", "cryptography", "checkov", "bandit", "coverage", "boto3", "multiprocessing", "concurrent"}
+HEAVY = {
+    "samtranslator",
+    "cryptography",
+    "checkov",
+    "bandit",
+    "coverage",
+    "boto3",
+    "multiprocessing",
+    "concurrent",
+    # The ledger's: only `checker ledger` loads them.
+    "duckdb",
+    "sqlglot",
+    "pyspark",
+    "fastjsonschema",
+}
 PROBE = """
 import sys
 from checker.cli import main
