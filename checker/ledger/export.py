@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from checker.errors import InputError, UsageError
+from checker.errors import InputError
 from checker.ledger.store import Ledger
 
 if TYPE_CHECKING:
@@ -76,15 +76,9 @@ def export(ledger: Ledger, target: str, client: Any = None) -> list[str]:
     """Write the dataset to a folder or an ``s3://bucket/prefix``; the files written."""
     if not target.startswith("s3://"):
         return [str(p) for p in export_local(ledger, Path(target))]
-    bucket, _, prefix = target.removeprefix("s3://").partition("/")
-    if not bucket:
-        raise UsageError(f"{target}: an S3 target is s3://bucket/prefix")
-    if client is None:
-        try:
-            import boto3
-        except ImportError:
-            raise InputError("exporting to S3 needs boto3: pip install 'checker[kms]'") from None
-        client = boto3.client("s3")
+    from checker.ledger.s3 import location
+
+    bucket, prefix, client = location(target, client)
     uploaded = []
     with tempfile.TemporaryDirectory(prefix="checker-ledger-") as tmp:
         for path in export_local(ledger, Path(tmp)):

@@ -84,15 +84,9 @@ def _local(path: Path) -> tuple[str, Opener]:
 
 
 def _s3_objects(url: str, client: Any) -> Iterator[tuple[str, Opener]]:
-    bucket, _, prefix = url.removeprefix("s3://").partition("/")
-    if not bucket:
-        raise InputError(f"{url}: an S3 location is s3://bucket/prefix")
-    if client is None:
-        try:
-            import boto3
-        except ImportError:
-            raise InputError("reading from S3 needs boto3: pip install 'checker[kms]'") from None
-        client = boto3.client("s3")
+    from checker.ledger.s3 import location
+
+    bucket, prefix, client = location(url, client)
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             key = item["Key"]
