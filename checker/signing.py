@@ -97,6 +97,10 @@ class KeySigner:
     def keyid(self) -> str:
         return key_id(self.private_key.public_key())
 
+    @property
+    def public_key(self) -> PublicKey:
+        return self.private_key.public_key()
+
     def sign(self, message: bytes) -> bytes:
         if isinstance(self.private_key, ed25519.Ed25519PrivateKey):
             return self.private_key.sign(message)
@@ -125,11 +129,16 @@ class KmsSigner:
         if spec != "ECC_NIST_P256":
             raise UsageError(f"KMS key {key} is {spec}; checker needs ECC_NIST_P256")
         public = serialization.load_der_public_key(described["PublicKey"])
-        self._keyid = key_id(check_public_key(public, f"awskms:{key}"))
+        self._public = check_public_key(public, f"awskms:{key}")
+        self._keyid = key_id(self._public)
 
     @property
     def keyid(self) -> str:
         return self._keyid
+
+    @property
+    def public_key(self) -> PublicKey:
+        return self._public
 
     def sign(self, message: bytes) -> bytes:
         # KMS takes at most 4096 bytes as a RAW message (it hashes it with

@@ -661,7 +661,8 @@ def verify(envelope_bytes: bytes, expect: Expectations) -> VerifyResult:
     source = predicate.get("source")
     keyids = tuple(sorted(good))
     finished = parse_time(predicate["timestamps"]["finished"])
-    assert finished is not None  # the schema pins the format
+    if finished is None:  # the schema's pattern admits 2026-02-30
+        return reject("statement-malformed", "timestamps.finished is not a valid time")
 
     # 5. A key scoped to repositories signs only for them; and the repository expected.
     repository = source.get("repository") if isinstance(source, dict) else None
@@ -916,7 +917,26 @@ def append_audit_log(
         raise InputError(f"cannot append to audit log: {exc.strerror}", path=str(path)) from None
 
 
+# The rejections that say the report is not authentic (not signed as it
+# should be by a key trusted for its repository, or not a report at all), as
+# opposed to an authentic report that does not meet the expectations.
+NOT_AUTHENTIC = frozenset(
+    {
+        "envelope-malformed",
+        "payload-type",
+        "signature-missing",
+        "signature-invalid",
+        "key-unknown",
+        "key-expired",
+        "key-revoked",
+        "key-repository",
+        "threshold",
+        "statement-malformed",
+    }
+)
+
 __all__ = [
+    "NOT_AUTHENTIC",
     "VERIFICATION_PAYLOAD_TYPE",
     "Expectations",
     "Rejection",

@@ -630,3 +630,11 @@ def test_the_fast_schema_check_agrees_with_the_reference_validator(env: Env) -> 
         except fastjsonschema.JsonSchemaException:
             fast_ok = False
         assert fast_ok == reference.is_valid(case), json.dumps(case)[:300]
+
+
+def test_a_finished_time_the_pattern_admits_but_no_calendar_has_is_malformed(env: Env) -> None:
+    statement = env.statement()
+    statement["predicate"]["timestamps"]["finished"] = "2026-02-30T00:00:00Z"
+    envelope = json.dumps(sign_envelope(json.dumps(statement).encode(), env.signer)).encode()  # type: ignore[arg-type]
+    result = verify(envelope, env.expect())
+    assert codes(result) == {"statement-malformed"} and "not a valid time" in result.reasons[0].message

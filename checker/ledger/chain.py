@@ -85,7 +85,7 @@ def verify_chain(ledger: Ledger, checkpoint: Checkpoint) -> list[Problem]:
             problems.append(
                 Problem("reordered", f"entry {entry.seq} does not follow entry {entry.seq - 1}: removed or moved")
             )
-        if chain_hash(entry.prev_hash, entry.record) != entry.entry_hash:
+        if chain_hash(entry.prev_hash, entry.seq, entry.kind, entry.digest, entry.record) != entry.entry_hash:
             problems.append(Problem("altered", f"entry {entry.seq} ({entry.kind} {entry.digest[:12]}) was altered"))
         if entry.seq == checkpoint.count:
             head_at_checkpoint = entry.entry_hash

@@ -7,8 +7,9 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from checker.errors import UsageError
+from checker.errors import InputError, UsageError
 from checker.ledger.store import DEFAULT_DB
 
 
@@ -28,7 +29,7 @@ def _as_of(value: str | None) -> datetime:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from checker.ledger.chain import write_checkpoint
+    from checker.ledger.chain import read_checkpoint, verify_chain, write_checkpoint
     from checker.ledger.expect import load_expectations
     from checker.ledger.ingest import IngestStats, ingest
     from checker.ledger.store import Ledger
@@ -38,6 +39,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     signer = load_signer(args.checkpoint_key, os.environ) if args.checkpoint_key else None
     if signer is None and args.checkpoint:
         raise UsageError("--checkpoint needs --checkpoint-key, the key that signs it")
+    checkpoint_path = Path(args.checkpoint or f"{args.db}.checkpoint.json")
     tty = sys.stderr.isatty()
 
     def progress(stats: IngestStats) -> None:
@@ -46,22 +48,48 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     ledger = Ledger(Path(args.db))
     try:
-        stats = ingest(ledger, args.paths, expect, lambda: datetime.now(UTC), progress)
+        if signer is not None:
+            _refuse_unverified_chain(ledger, signer, checkpoint_path, read_checkpoint, verify_chain)
+        try:
+            stats = ingest(ledger, args.paths, expect, lambda: datetime.now(UTC), progress)
+        finally:
+            if signer is not None:
+                # What was committed is judged and chained: the checkpoint covers
+                # it even when the run stopped half way, so the next run can go on.
+                checkpoint = write_checkpoint(ledger, signer, checkpoint_path, datetime.now(UTC))
         if tty:
             print(file=sys.stderr)
         print(
             f"{stats.added} new entries ({stats.reports} report(s), {stats.compliant} compliant; "
-            f"{stats.verifications} verification(s), {stats.forged} not authentic); "
+            f"{stats.verifications} verification(s), {stats.forged} not authentic; {stats.malformed} malformed); "
             f"{stats.already} already in the ledger; {stats.files} file(s) read"
         )
         if signer is not None:
-            checkpoint = write_checkpoint(
-                ledger, signer, Path(args.checkpoint or f"{args.db}.checkpoint.json"), _now(args)
-            )
             print(f"checkpoint: {checkpoint.count} entries, head {checkpoint.head}")
+        for problem in stats.unreadable:
+            print(f"not read: {problem}", file=sys.stderr)
     finally:
         ledger.close()
-    return 0
+    return 1 if stats.unreadable else 0
+
+
+def _refuse_unverified_chain(ledger: Any, signer: Any, path: Path, read: Any, check: Any) -> None:
+    """A new checkpoint must not bless a chain someone changed since the last one."""
+    count, _ = ledger.head()
+    if not path.exists():
+        if count:
+            raise InputError(
+                f"the ledger has {count} entries and no checkpoint here: give the last ingest's --checkpoint",
+                path=str(path),
+            )
+        return
+    public = getattr(signer, "public_key", None)
+    if public is None:
+        raise UsageError("this signing key cannot check the previous checkpoint")
+    problems = check(ledger, read(path, {signer.keyid: public}))
+    if problems:
+        listed = "; ".join(f"[{p.code}] {p.message}" for p in problems)
+        raise InputError(f"the ledger does not verify against its last checkpoint, so it is not extended: {listed}")
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -76,6 +104,8 @@ def cmd_query(args: argparse.Namespace) -> int:
     if args.print_sql:
         sys.stdout.write(translate(sql, args.dialect))
         return 0
+    if not 0 <= args.days <= 3660:
+        raise UsageError("--days must be between 0 and 3660")
     params = Params(_as_of(args.as_of), args.days, args.rule)
     if args.parquet:
         import duckdb
@@ -102,6 +132,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from checker.ledger.dashboard import build
     from checker.ledger.store import Ledger
 
+    if not 0 <= args.days <= 3660:
+        raise UsageError("--days must be between 0 and 3660")
     ledger = Ledger(Path(args.db), read_only=True)
     try:
         site = build(ledger.db, Path(args.output), _as_of(args.as_of), args.days)
@@ -182,7 +214,7 @@ def add_ledger(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     query = sub.add_parser("query", help="answer a named question, or run SQL over the ledger's views")
     query.add_argument(
-        "name", nargs="?", help="compliance, failing, waivers-expiring, break-glass, releases, rule-trend"
+        "name", nargs="?", help="compliance, failing, waivers-expiring, break-glass, releases, rule-trend, unverified"
     )
     query.add_argument("--sql", help="a custom query over reports, report_rules, report_waivers, verifications")
     query.add_argument("--as-of", metavar="TIME", help="the question's now, UTC (default: now)")

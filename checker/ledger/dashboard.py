@@ -8,12 +8,13 @@ value shown comes from reports the teams signed, so every one is escaped.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ _TITLES = {
     "break-glass": "Break-glass use",
     "releases": "Releases: verifications by the release side",
     "rule-trend": "Findings per rule, per week",
+    "unverified": "Not authentic: forged, unsigned or malformed reports and records",
 }
 
 _CSS = """
@@ -106,7 +108,10 @@ def _table(table: Table, repo_links: bool = True, prefix: str = "") -> str:
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "unnamed"
+    """A file name for a repository's page, unique per name: "billing" and
+    "billing " (or any two names that read alike) never share a page."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_.")[:80] or "unnamed"
+    return f"{readable}-{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()[:10]}"
 
 
 def bar_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[float]]]) -> str:
@@ -151,6 +156,11 @@ def bar_chart(title: str, labels: Sequence[str], series: Sequence[tuple[str, str
     return "".join(parts)
 
 
+def _naive(moment: datetime) -> datetime:
+    """The UTC wall time DuckDB compares the views' timestamps with."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def _page(title: str, body: str, depth: int, as_of: datetime) -> str:
     up = "../" * depth
     nav = f'<a href="{up}index.html">Overview</a>' + "".join(
@@ -177,7 +187,7 @@ def _weekly(db: duckdb.DuckDBPyConnection, as_of: datetime, where: str = "TRUE",
         "SUM(CASE WHEN verdict = 'pass' AND NOT compliant THEN 1 ELSE 0 END), "
         "SUM(CASE WHEN verdict <> 'pass' OR verdict IS NULL THEN 1 ELSE 0 END) "
         f"FROM reports WHERE finished_at <= ? AND {where} GROUP BY 1 ORDER BY 1",
-        [as_of.replace(tzinfo=None), *args],
+        [_naive(as_of), *args],
     ).fetchall()
     labels = [r[0].isoformat() for r in rows]
     return bar_chart(
@@ -244,7 +254,7 @@ def _rule_trends(db: duckdb.DuckDBPyConnection, as_of: datetime) -> str:
         for r in db.execute(
             "SELECT x.rule FROM report_rules x JOIN reports r ON r.digest = x.digest "
             "WHERE r.finished_at <= ? GROUP BY x.rule HAVING SUM(x.findings) > 0 ORDER BY SUM(x.findings) DESC, x.rule",
-            [as_of.replace(tzinfo=None)],
+            [_naive(as_of)],
         ).fetchall()
     ]
     if not rules:
@@ -268,7 +278,7 @@ def _repository(db: duckdb.DuckDBPyConnection, repository: str, as_of: datetime)
     cursor = db.execute(
         "SELECT finished_at, env, verdict, compliant, policy_version, waivers_applied, break_glass_active, "
         "commit_sha, reasons FROM reports WHERE repository = ? AND finished_at <= ? ORDER BY finished_at DESC",
-        [repository, as_of.replace(tzinfo=None)],
+        [repository, _naive(as_of)],
     )
     columns = tuple(d[0] for d in cursor.description or ())
     history = Table(columns, tuple(tuple(r) for r in cursor.fetchall()))

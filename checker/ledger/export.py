@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from checker.errors import InputError
+from checker.errors import InputError, UsageError
 from checker.ledger.store import Ledger
 
 if TYPE_CHECKING:
@@ -91,6 +91,8 @@ def export(ledger: Ledger, target: str, client: Any = None) -> list[str]:
 def attach_parquet(db: duckdb.DuckDBPyConnection, folder: Path) -> None:
     """Views named as the ledger's, over an exported dataset."""
     db.execute("SET TimeZone = 'UTC'")
+    if any(c in str(folder) for c in "*?[]{}"):
+        raise UsageError(f"{folder}: a dataset folder's name may not hold glob characters (* ? [ ] {{ }})")
     for table in TABLES:
         pattern = _quoted(folder / table / "**" / "*.parquet")
         if not (folder / table).is_dir():

@@ -12,8 +12,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ from checker.errors import InputError, UsageError
 if TYPE_CHECKING:
     import duckdb
 
-NAMES = ("compliance", "failing", "waivers-expiring", "break-glass", "releases", "rule-trend")
+NAMES = ("compliance", "failing", "waivers-expiring", "break-glass", "releases", "rule-trend", "unverified")
 
 
 def sql_of(name: str) -> str:
@@ -62,7 +63,7 @@ def translate(sql: str, dialect: str) -> str:
 def run(db: duckdb.DuckDBPyConnection, sql: str, params: Params) -> Table:
     import duckdb
 
-    naive = params.as_of.replace(tzinfo=None)
+    naive = params.as_of.astimezone(UTC).replace(tzinfo=None) if params.as_of.tzinfo else params.as_of
     db.execute(
         "CREATE OR REPLACE TEMP TABLE ledger_params AS "
         "SELECT CAST(? AS TIMESTAMP) AS as_of, CAST(? AS TIMESTAMP) AS horizon, CAST(? AS VARCHAR) AS rule",
@@ -86,6 +87,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe_text(value: Any) -> Any:
+    """A value a team's report carries, harmless on a terminal: control
+    characters (escape sequences that erase rows) shown as escapes."""
+    if isinstance(value, str):
+        return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+    return value
+
+
+def _safe_cell(value: Any) -> Any:
+    """And in a spreadsheet: a cell that starts like a formula is text."""
+    value = _safe_text(value)
+    if isinstance(value, str) and value.startswith(_FORMULA):
+        return "'" + value
+    return value
+
+
 def render(table: Table, fmt: str) -> str:
     rows = [[_plain(v) for v in row] for row in table.rows]
     if fmt == "json":
@@ -94,9 +115,9 @@ def render(table: Table, fmt: str) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(table.columns)
-        writer.writerows(rows)
+        writer.writerows([[_safe_cell(v) for v in row] for row in rows])
         return out.getvalue()
-    texts = [[("" if v is None else str(v)) for v in row] for row in rows]
+    texts = [[("" if v is None else str(_safe_text(v))) for v in row] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in texts)]) for i, c in enumerate(table.columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(table.columns, widths, strict=True)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in texts]

@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS entries (
 # function they call) kept in the file would be the file's word, not the
 # records'; see ``foreign_objects``.
 _VIEWS = """
+-- A time a record claims, as a UTC timestamp; NULL when it is not one (a
+-- forged report's "soon" must not stop every question).
+CREATE OR REPLACE TEMP MACRO _ts(text) AS TRY_CAST(TRY_CAST(text AS TIMESTAMPTZ) AS TIMESTAMP);
+
 CREATE OR REPLACE TEMP VIEW reports AS
 SELECT
     digest,
@@ -44,20 +48,21 @@ SELECT
     json_extract_string(record, '$.branch') AS branch,
     coalesce(json_extract_string(record, '$.env'), 'default') AS env,
     json_extract_string(record, '$.verdict') AS verdict,
-    CAST(json_extract(record, '$.compliant') AS BOOLEAN) AS compliant,
+    coalesce(TRY_CAST(json_extract(record, '$.compliant') AS BOOLEAN), false) AS compliant,
+    coalesce(TRY_CAST(json_extract(record, '$.authentic') AS BOOLEAN), false) AS authentic,
     json_extract_string(record, '$.reasons') AS reasons,
     json_extract_string(record, '$.policy_name') AS policy_name,
     json_extract_string(record, '$.policy_version') AS policy_version,
     json_extract_string(record, '$.policy_digest') AS policy_digest,
-    CAST(json_extract_string(record, '$.finished') AS TIMESTAMP) AS finished_at,
-    CAST(json_extract_string(record, '$.ingested') AS TIMESTAMP) AS ingested_at,
+    _ts(json_extract_string(record, '$.finished')) AS finished_at,
+    _ts(json_extract_string(record, '$.ingested')) AS ingested_at,
     json_extract_string(record, '$.signers') AS signers,
-    CAST(json_extract(record, '$.waivers_applied') AS INTEGER) AS waivers_applied,
+    TRY_CAST(json_extract(record, '$.waivers_applied') AS INTEGER) AS waivers_applied,
     json_extract_string(record, '$.break_glass.incident') AS break_glass_incident,
     json_extract_string(record, '$.break_glass.approved_by') AS break_glass_approved_by,
     json_extract_string(record, '$.break_glass.reason') AS break_glass_reason,
-    CAST(json_extract_string(record, '$.break_glass.expires') AS TIMESTAMP) AS break_glass_expires,
-    coalesce(CAST(json_extract(record, '$.break_glass.active') AS BOOLEAN), false) AS break_glass_active,
+    _ts(json_extract_string(record, '$.break_glass.expires')) AS break_glass_expires,
+    coalesce(TRY_CAST(json_extract(record, '$.break_glass.active') AS BOOLEAN), false) AS break_glass_active,
     json_extract_string(record, '$.source') AS source
 FROM entries WHERE kind = 'report';
 
@@ -66,7 +71,7 @@ SELECT
     e.digest,
     json_extract_string(r.value, '$.rule') AS rule,
     json_extract_string(r.value, '$.status') AS status,
-    CAST(json_extract(r.value, '$.findings') AS INTEGER) AS findings
+    TRY_CAST(json_extract(r.value, '$.findings') AS INTEGER) AS findings
 FROM entries e, json_each(json_extract(e.record, '$.rules')) r
 WHERE e.kind = 'report';
 
@@ -79,15 +84,15 @@ SELECT
     json_extract_string(w.value, '$.approved_by') AS approved_by,
     json_extract_string(w.value, '$.ticket') AS ticket,
     json_extract_string(w.value, '$.reason') AS reason,
-    CAST(json_extract_string(w.value, '$.expires') AS TIMESTAMP) AS expires
+    _ts(json_extract_string(w.value, '$.expires')) AS expires
 FROM entries e, json_each(json_extract(e.record, '$.waivers')) w
 WHERE e.kind = 'report';
 
 CREATE OR REPLACE TEMP VIEW verifications AS
 SELECT
     digest,
-    CAST(json_extract_string(record, '$.time') AS TIMESTAMP) AS verified_at,
-    CAST(json_extract(record, '$.accepted') AS BOOLEAN) AS accepted,
+    _ts(json_extract_string(record, '$.time')) AS verified_at,
+    coalesce(TRY_CAST(json_extract(record, '$.accepted') AS BOOLEAN), false) AS accepted,
     json_extract_string(record, '$.reasons') AS reasons,
     json_extract_string(record, '$.report_sha256') AS report_sha256,
     json_extract_string(record, '$.verdict') AS verdict,
@@ -95,18 +100,20 @@ SELECT
     json_extract_string(record, '$.policy_digest') AS policy_digest,
     json_extract_string(record, '$.subjects') AS subjects,
     json_extract_string(record, '$.signed_by') AS signed_by,
-    CAST(json_extract(record, '$.authentic') AS BOOLEAN) AS authentic
+    coalesce(TRY_CAST(json_extract(record, '$.authentic') AS BOOLEAN), false) AS authentic
 FROM entries WHERE kind = 'verification';
 """
 
 
 def canonical(record: Mapping[str, Any]) -> str:
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # ASCII: a lone surrogate a forged report carries is escaped, not an encoding error.
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-def chain_hash(prev_hash: str, record: str) -> str:
-    """An entry's hash: over the one before it and its own canonical record."""
-    return hashlib.sha256(f"{prev_hash}\n{record}".encode()).hexdigest()
+def chain_hash(prev_hash: str, seq: int, kind: str, digest: str, record: str) -> str:
+    """An entry's hash: over the one before it and every column of its own
+    (its place, its kind, its key and its canonical record)."""
+    return hashlib.sha256(f"{prev_hash}\n{seq}\n{kind}\n{digest}\n{record}".encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +155,7 @@ class Ledger:
                 "it was changed outside checker; `checker ledger verify` lists it",
                 path=str(path),
             )
+        self.db.execute("SET TimeZone = 'UTC'")
         if self.db.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'entries' AND NOT temporary").fetchone():
             self.db.execute(_VIEWS)
 
@@ -191,7 +199,7 @@ class Ledger:
         """Add one entry at the head of the chain (the caller holds the transaction)."""
         seq, prev = self.head()
         text = canonical(record)
-        entry = Entry(seq + 1, kind, digest, text, prev, chain_hash(prev, text))
+        entry = Entry(seq + 1, kind, digest, text, prev, chain_hash(prev, seq + 1, kind, digest, text))
         self.db.execute(
             "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
             [entry.seq, entry.kind, entry.digest, entry.record, entry.prev_hash, entry.entry_hash],

@@ -50,6 +50,7 @@ PARAMS = {
     "rule-trend": Params(AS_OF, rule="IAM006"),
     # The verification was recorded when the fixture ran.
     "releases": Params(datetime.now(UTC) + timedelta(days=1)),
+    "unverified": Params(datetime.now(UTC) + timedelta(days=1)),  # seen when the fixture ingested
 }
 
 

@@ -1,4 +1,4 @@
--- Every report built under break-glass by the as-of time: who approved it,
+-- Every authentic report built under break-glass by the as-of time: who approved it,
 -- why, for how long, and whether a later compliant, passing report without
 -- break-glass followed in the same repository and environment.
 SELECT
@@ -16,8 +16,8 @@ SELECT
         WHERE f.repository = b.repository AND f.env = b.env
           AND f.finished_at > b.finished_at
           AND f.finished_at <= (SELECT as_of FROM ledger_params)
-          AND f.verdict = 'pass' AND f.compliant AND NOT f.break_glass_active
+          AND f.authentic AND f.verdict = 'pass' AND f.compliant AND NOT f.break_glass_active
     ) AS fixed_after
 FROM reports b
-WHERE b.break_glass_active AND b.finished_at <= (SELECT as_of FROM ledger_params)
+WHERE b.authentic AND b.break_glass_active AND b.finished_at <= (SELECT as_of FROM ledger_params)
 ORDER BY b.finished_at, b.repository

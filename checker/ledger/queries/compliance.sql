@@ -1,12 +1,14 @@
--- Per repository and environment: the last report by the as-of time, its
--- verdict, whether it is compliant (verified under the organization's
--- expectations), the policy it was judged by and the relaxations in force.
+-- Per repository and environment: the last authentic report (signed by a
+-- key trusted for that repository) by the as-of time, its verdict, whether it
+-- is compliant (verified under all the organization's expectations), the
+-- policy it was judged by and the relaxations in force. Reports that are not
+-- authentic are the `unverified` question's.
 WITH ranked AS (
     SELECT
         r.*,
         ROW_NUMBER() OVER (PARTITION BY r.repository, r.env ORDER BY r.finished_at DESC, r.digest) AS rn
     FROM reports r
-    WHERE r.finished_at <= (SELECT as_of FROM ledger_params)
+    WHERE r.authentic AND r.finished_at <= (SELECT as_of FROM ledger_params)
 )
 SELECT
     repository,

@@ -1,6 +1,6 @@
--- Repositories (per environment) whose last report by the as-of time failed
--- or is not compliant, and since when: the first report of the current run of
--- failures.
+-- Repositories (per environment) whose last authentic report by the as-of
+-- time failed or is not compliant, and since when: the first report of the
+-- current run of failures.
 WITH ordered AS (
     SELECT
         r.repository,
@@ -10,7 +10,7 @@ WITH ordered AS (
         (r.verdict = 'pass' AND r.compliant) AS good,
         ROW_NUMBER() OVER (PARTITION BY r.repository, r.env ORDER BY r.finished_at DESC, r.digest) AS rn
     FROM reports r
-    WHERE r.finished_at <= (SELECT as_of FROM ledger_params)
+    WHERE r.authentic AND r.finished_at <= (SELECT as_of FROM ledger_params)
 ),
 last_good AS (
     SELECT repository, env, MAX(finished_at) AS good_at FROM ordered WHERE good GROUP BY repository, env

@@ -1,4 +1,4 @@
--- Waivers in force in each repository's last report (by the as-of time) that
+-- Waivers in force in each repository's last authentic report (by the as-of time) that
 -- expire within the next --days days, with who approved them and the ticket.
 WITH latest AS (
     SELECT
@@ -7,7 +7,7 @@ WITH latest AS (
         r.env,
         ROW_NUMBER() OVER (PARTITION BY r.repository, r.env ORDER BY r.finished_at DESC, r.digest) AS rn
     FROM reports r
-    WHERE r.finished_at <= (SELECT as_of FROM ledger_params)
+    WHERE r.authentic AND r.finished_at <= (SELECT as_of FROM ledger_params)
 )
 SELECT
     l.repository,
