@@ -351,11 +351,13 @@ def _ingest_file(
     stats: IngestStats,
 ) -> None:
     for kind, data in _items(opener, display):
+        looked_up = None
         try:
             if kind == "report":
                 envelope = _parsed(data)
                 payload = _payload(envelope) if isinstance(envelope, dict) else None
-                if ledger.has(hashlib.sha256(payload if payload is not None else data).hexdigest()):
+                looked_up = hashlib.sha256(payload if payload is not None else data).hexdigest()
+                if ledger.has(looked_up):
                     stats.already += 1  # this report, authentic, is in already: nothing to judge
                     continue
                 key, record = report_record(data, envelope, expect, now(), display)
@@ -366,7 +368,7 @@ def _ingest_file(
             key = f"{hashlib.sha256(data).hexdigest()}-malformed"
             record = malformed_record(display, kind, f"{type(exc).__name__}: {exc}"[:500], now())
             stats.malformed += 1
-        if ledger.has(key):
+        if key != looked_up and ledger.has(key):
             stats.already += 1
             continue
         if kind == "report":
