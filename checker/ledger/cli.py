@@ -13,10 +13,6 @@ from checker.errors import InputError, UsageError
 from checker.ledger.store import DEFAULT_DB
 
 
-def _now(args: argparse.Namespace) -> datetime:
-    return datetime.now(UTC)
-
-
 def _as_of(value: str | None) -> datetime:
     from checker.times import parse_time
 
