@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checker.facts.intrinsics import Resolver, Unknown
+from checker.facts.intrinsics import Resolver, Unknown, is_intrinsic
 from checker.loaders.nodes import line_of
 from checker.templates import Template
 
@@ -40,22 +40,18 @@ def _key(resource_type: str) -> str:
     return "ManagedPolicies" if resource_type == _SSO else "Policies"
 
 
-def _intrinsic(value: dict[str, Any]) -> bool:
-    return any(k == "Ref" or str(k).startswith("Fn::") for k in value)
-
-
 def _entries(resource_type: str, properties: dict[str, Any]) -> list[tuple[Any, str, int | None]]:
     key = _key(resource_type)
     value = properties.get(key)
     if value is None:
         return []
     if not isinstance(value, list):
-        if resource_type in _SAM_HOLDERS and isinstance(value, dict) and not _intrinsic(value):
+        if resource_type in _SAM_HOLDERS and isinstance(value, dict) and not is_intrinsic(value):
             return []  # one inline policy or policy template: the iam_statements view
         return [(value, f"Properties.{key}", line_of(properties, key))]
     found = []
     for index, item in enumerate(value):
-        if resource_type in _SAM_HOLDERS and isinstance(item, dict) and not _intrinsic(item):
+        if resource_type in _SAM_HOLDERS and isinstance(item, dict) and not is_intrinsic(item):
             continue  # inline statements or a policy template: the iam_statements view
         found.append((item, f"Properties.{key}[{index}]", line_of(value, index)))
     return found

@@ -20,7 +20,16 @@ from typing import Any
 
 from checker.errors import InputError
 from checker.facts import sam_policies
-from checker.facts.intrinsics import Resolver, Unknown, Value, branch, via_of
+from checker.facts.intrinsics import (
+    Resolver,
+    Unknown,
+    Value,
+    assumed,
+    branch,
+    condition_name,
+    is_intrinsic,
+    via_of,
+)
 from checker.facts.policy_carriers import CARRIERS
 from checker.iam import is_all_actions
 from checker.loaders.json_loader import load_json
@@ -48,6 +57,7 @@ FIELDS = (
     "action_line",
     "origin",
     "when",
+    "assumes",
     "via",
     "unresolved",
     "attached_to",
@@ -89,12 +99,12 @@ def branches(value: Any, via: Via = (), depth: int = 0) -> list[tuple[Any, Via]]
         if depth >= _MAX_BRANCH_DEPTH:
             raise BranchCapReached(f"Fn::If nested more than {_MAX_BRANCH_DEPTH} deep")
         if isinstance(arg, list) and len(arg) == 3:
-            taken = [(arg[1], True), (arg[2], False)]
-            fixed = [truth for choice, truth in ((branch(arg[0], t), t) for t in (True, False)) if choice in via]
+            # A condition already chosen on the way here takes the same branch again.
+            fixed = assumed(via).get(condition_name(arg[0]))
             forms = [
                 form
-                for value, truth in taken
-                if not fixed or truth in fixed
+                for value, truth in ((arg[1], True), (arg[2], False))
+                if fixed is None or truth == fixed
                 for form in branches(value, (*via, branch(arg[0], truth)), depth + 1)
             ]
             if len(forms) > MAX_FORMS:
@@ -157,10 +167,10 @@ def _statements(document: Any, ctx: _Context, path: str, line: int | None, origi
     """The statements of a policy document given as a mapping or a JSON string."""
     items: Items = []
     for form, taken in branches(document, via):
-        if _is_intrinsic(form) and "Fn::ToJsonString" in form:
+        if is_intrinsic(form) and "Fn::ToJsonString" in form:
             # AWS::LanguageExtensions: the document written as data, deployed as its JSON text.
             items += _statements(form["Fn::ToJsonString"], ctx, path, line, origin, taken)
-        elif _is_intrinsic(form):
+        elif is_intrinsic(form):
             # A document given by an intrinsic (JSON text built by Sub or Join, a
             # parameter, a map entry...): each text it can be; one that cannot be
             # resolved is an undetermined statement, never no statement.
@@ -208,14 +218,6 @@ def _partial_document(text: Unknown) -> dict[str, Any] | None:
     return marked if isinstance(marked, dict) else None
 
 
-def _is_intrinsic(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and len(value) == 1
-        and (next(iter(value)) in ("Ref", "Fn::ToJsonString") or str(next(iter(value))).startswith("Fn::"))
-    )
-
-
 def _document_statements(document: Any, ctx: _Context, path: str, line: int | None, origin: str, via: Via) -> Items:
     if isinstance(document, str) and not document.strip():
         return []  # an empty policy is no policy (`serverless package` writes "Policy": "" on a RestApi)
@@ -253,7 +255,7 @@ def _sam_policies(properties: dict[str, Any], ctx: _Context, line: int | None) -
             or line_of(properties, "Policies")
             or line
         )
-        if not isinstance(entry, dict) or any(k == "Ref" or k.startswith("Fn::") for k in entry):
+        if not isinstance(entry, dict) or is_intrinsic(entry):
             continue  # a managed policy name or ARN: the iam_managed_policies view
         if "Statement" in entry:
             items += _statements(entry, ctx, path, entry_line, "sam-inline", via)
@@ -483,7 +485,7 @@ def _with_globals(resource_type: str, properties: dict[str, Any], ctx: _Context)
         return properties
     merged = dict(ctx.globals)
     for key, value in properties.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict) and not _is_intrinsic(value):
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and not is_intrinsic(value):
             merged[key] = {**merged[key], **value}
         else:
             merged[key] = value
@@ -533,7 +535,7 @@ class _Fields:
                 continue
             if isinstance(form, str):
                 texts = [self.keep(field, Value(form, via) if via else form)]
-            elif isinstance(form, dict) and not _is_intrinsic(form):
+            elif isinstance(form, dict) and not is_intrinsic(form):
                 texts = [
                     self.keep(field, _chosen(item, via), f"{kind}:")
                     for kind, entry in form.items()
@@ -624,6 +626,8 @@ def _record(
         # value that comes through a choice (a branch, a parameter value, a
         # map entry), the choices: a finding says which leads to it.
         "when": list(dict.fromkeys((*via, *effect_via))),
+        # The same, as data: each condition the statement is read under, and its value.
+        "assumes": assumed((*via, *effect_via)),
         "via": fields.via,
         # Values the deployment decides (parameters without any known value,
         # imports, custom resources), by field; never read as a wildcard.

@@ -84,14 +84,28 @@ _NAMING_ATTRIBUTE = re.compile(r"(Arn|Id|Name|Url|Endpoint|Address|Port)$|Arn\b|
 _DYNAMIC_REFERENCE = "{{resolve:"
 
 
+def is_intrinsic(value: Any) -> bool:
+    """A mapping that is one intrinsic function call (``{"Ref": ...}``,
+    ``{"Fn::If": ...}``), not data such as a policy document or a SAM policy
+    template entry."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    (key,) = value
+    return key == "Ref" or (isinstance(key, str) and key.startswith("Fn::"))
+
+
 def via_of(value: object) -> tuple[str, ...]:
     return value.via if isinstance(value, Value) else ()
 
 
+def condition_name(condition: Any) -> str:
+    """An ``Fn::If``'s condition as ``via`` and ``assumed`` name it."""
+    return condition if isinstance(condition, str) else _describe(condition)
+
+
 def branch(condition: Any, taken: bool) -> str:
     """How a choice of an ``Fn::If`` branch is written in ``via``."""
-    name = condition if isinstance(condition, str) else _describe(condition)
-    return f"condition {name} {'true' if taken else 'false'}"
+    return f"condition {condition_name(condition)} {'true' if taken else 'false'}"
 
 
 def assumed(via: tuple[str, ...]) -> dict[str, bool]:
@@ -170,7 +184,7 @@ class Resolver:
 
     def _branches(self, arg: list[Any]) -> list[tuple[Any, tuple[str, ...]]]:
         """The branches of an ``Fn::If`` that can be taken, each with its choice."""
-        name = arg[0] if isinstance(arg[0], str) else _describe(arg[0])
+        name = condition_name(arg[0])
         taken = [(arg[1], True), (arg[2], False)]
         if name in self.assume:
             taken = [(value, truth) for value, truth in taken if truth == self.assume[name]]

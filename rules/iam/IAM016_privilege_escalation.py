@@ -240,13 +240,9 @@ class _Grant:
 
 
 def _fixed(record: Mapping[str, Any]) -> list[tuple[str, bool]]:
-    """The template conditions a statement is read under (``when``: "condition IsProd true")."""
-    fixed = []
-    for choice in record.get("when") or ():
-        if isinstance(choice, str) and choice.startswith("condition "):
-            name, _, truth = choice[len("condition ") :].rpartition(" ")
-            fixed.append((name, truth == "true"))
-    return fixed
+    """The template conditions a statement is read under, and their values (the view's ``assumes``)."""
+    assumes = record.get("assumes") or {}
+    return list(assumes.items()) if isinstance(assumes, Mapping) else []
 
 
 def _worlds(records: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
