@@ -7,10 +7,14 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from checker.errors import InputError, UsageError
 from checker.ledger.store import DEFAULT_DB
+
+if TYPE_CHECKING:
+    from checker.ledger.store import Ledger
+    from checker.signing import Signer
 
 
 def _as_of(value: str | None) -> datetime:
@@ -25,7 +29,7 @@ def _as_of(value: str | None) -> datetime:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from checker.ledger.chain import read_checkpoint, verify_chain, write_checkpoint
+    from checker.ledger.chain import write_checkpoint
     from checker.ledger.expect import load_expectations
     from checker.ledger.ingest import IngestStats, ingest
     from checker.ledger.store import Ledger
@@ -45,7 +49,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     ledger = Ledger(Path(args.db))
     try:
         if signer is not None:
-            _refuse_unverified_chain(ledger, signer, checkpoint_path, read_checkpoint, verify_chain)
+            _refuse_unverified_chain(ledger, signer, checkpoint_path)
         try:
             stats = ingest(ledger, args.paths, expect, lambda: datetime.now(UTC), progress)
         finally:
@@ -69,8 +73,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if stats.unreadable else 0
 
 
-def _refuse_unverified_chain(ledger: Any, signer: Any, path: Path, read: Any, check: Any) -> None:
+def _refuse_unverified_chain(ledger: Ledger, signer: Signer, path: Path) -> None:
     """A new checkpoint must not bless a chain someone changed since the last one."""
+    from checker.ledger.chain import read_checkpoint, verify_chain
+
     count, _ = ledger.head()
     if not path.exists():
         if count:
@@ -82,7 +88,7 @@ def _refuse_unverified_chain(ledger: Any, signer: Any, path: Path, read: Any, ch
     public = getattr(signer, "public_key", None)
     if public is None:
         raise UsageError("this signing key cannot check the previous checkpoint")
-    problems = check(ledger, read(path, {signer.keyid: public}))
+    problems = verify_chain(ledger, read_checkpoint(path, {signer.keyid: public}))
     if problems:
         listed = "; ".join(f"[{p.code}] {p.message}" for p in problems)
         raise InputError(f"the ledger does not verify against its last checkpoint, so it is not extended: {listed}")
