@@ -105,6 +105,10 @@ def _expand_into(out: LineDict, resources: Mapping[str, Any], resolver: Resolver
     for key, body in resources.items():
         line = resources.key_lines.get(key, 0) if isinstance(resources, LineDict) else 0
         if not (isinstance(key, str) and key.startswith(PREFIX)):
+            if key in out:
+                # CloudFormation refuses the template; a second resource must
+                # not silently stand in for the first one checker would judge.
+                raise InputError(f"resource {key} is defined twice (by Fn::ForEach)", path=relpath, line=line or None)
             out[key] = body
             out.key_lines[key] = line
             continue

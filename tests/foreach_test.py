@@ -122,3 +122,15 @@ def test_a_collection_takes_the_values_the_parameter_files_give(tmp_path: Path) 
     assert template is not None
     actions = {r["resource"]: r["actions"] for r in TemplateFacts(template).view("iam_statements")}
     assert actions == {"Policys3GetObject": ["s3:GetObject"], "Policy": ["*"]}
+
+
+def test_a_loop_generating_a_name_twice_is_an_input_error(tmp_path: Path) -> None:
+    text = (
+        "Transform: AWS::LanguageExtensions\nResources:\n"
+        "  Fn::ForEach::A:\n    - X\n    - [one, two]\n"
+        '    - "Policy":\n        Type: AWS::IAM::ManagedPolicy\n'
+        "        Properties: {PolicyDocument: {Statement: [{Effect: Allow, Action: '*', Resource: '*'}]}}\n"
+    )
+    template = _load(tmp_path, text)
+    assert template is not None and template.error is not None
+    assert "resource Policy is defined twice" in template.error.message
