@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from checker import __version__
 from checker.environments import ENVIRONMENTS
 from checker.errors import CheckerError, UsageError
-from checker.ledger.cli import add_ledger
 from checker.render import OutputFormat
 
 if TYPE_CHECKING:  # imported lazily at run time, to keep `checker --version` instant
@@ -884,6 +883,12 @@ def _add_policy(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 # Each command's parser, built only when needed: a hook runs `check` on
 # every commit, and building every parser costs it time.
+def _add_ledger(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from checker.ledger.cli import add_ledger  # the hook and `check` never load the ledger
+
+    add_ledger(commands)
+
+
 _COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = {
     "check": _add_check,
     "keygen": _add_keygen,
@@ -892,7 +897,7 @@ _COMMANDS: dict[str, Callable[[argparse._SubParsersAction[argparse.ArgumentParse
     "approve": _add_approve,
     "rules": _add_rules,
     "policy": _add_policy,
-    "ledger": add_ledger,
+    "ledger": _add_ledger,
 }
 
 
